@@ -1,0 +1,140 @@
+"""Kernels that build a double-array trie over byte strings.
+
+A double-array trie stores the transition ``node --byte--> child`` as ``child = base[node] +
+byte`` with ``check[child] == node``; following a byte is two array reads. Node 0 is the root.
+
+Arrays (all 1-D):
+    base  : int32[n_cells]   offset of a node's children (0 for cells that are not nodes)
+    check : int32[n_cells]   parent of each cell, -1 for free cells (the root's is 0)
+    value : int32[n_cells]   the key stored at the node that ends it, -1 where none ends
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import kernel
+
+
+@kernel
+def _build_plain_trie(keys, offsets, order):  # pragma: no cover - compiled
+    """Build a first-child/next-sibling trie of the keys visited in ``order`` (sorted bytewise).
+
+    keys    : uint8[total]      the keys' bytes, concatenated
+    offsets : int64[n_keys + 1] key ``k`` is ``keys[offsets[k]:offsets[k + 1]]``
+    order   : int64[n_keys]     the keys' indices in increasing bytewise order
+
+    Returns ``(first_child, next_sibling, label, value, n_nodes)`` as int32 arrays of length
+    ``1 + total``; children are linked in increasing label order. Because keys arrive sorted, a
+    key shares a prefix only with the most recently inserted path, so inserting is one pass.
+    """
+    cap = 1 + keys.shape[0]
+    first_child = np.full(cap, -1, np.int32)
+    last_child = np.full(cap, -1, np.int32)
+    next_sibling = np.full(cap, -1, np.int32)
+    label = np.zeros(cap, np.int32)
+    value = np.full(cap, -1, np.int32)
+    n_nodes = 1
+    for r in range(order.shape[0]):
+        k = order[r]
+        node = 0
+        for p in range(offsets[k], offsets[k + 1]):
+            c = np.int32(keys[p])
+            child = last_child[node]
+            if child < 0 or label[child] != c:
+                child = n_nodes
+                n_nodes += 1
+                label[child] = c
+                if last_child[node] < 0:
+                    first_child[node] = child
+                else:
+                    next_sibling[last_child[node]] = child
+                last_child[node] = child
+            node = child
+        value[node] = k
+    return first_child, next_sibling, label, value, n_nodes
+
+
+@kernel
+def _build_double_array(first_child, next_sibling, label, value, n_nodes):  # pragma: no cover
+    """Lay a first-child/next-sibling trie out as a double array (``base``, ``check``, ``value``).
+
+    Nodes are placed breadth first; each node's children go at the first offset ``b`` where
+    every cell ``b + label`` is free (first fit, scanning from the first free cell).
+    """
+    cap = 2 * n_nodes + 512
+    base = np.zeros(cap, np.int32)
+    check = np.full(cap, -1, np.int32)
+    dvalue = np.full(cap, -1, np.int32)
+    # position of each plain-trie node in the double array
+    pos = np.full(n_nodes, -1, np.int64)
+    pos[0] = 0
+    check[0] = 0
+    dvalue[0] = value[0]
+    queue = np.empty(n_nodes, np.int64)
+    queue[0] = 0
+    head = 0
+    tail = 1
+    first_free = 1
+    labels = np.empty(256, np.int64)
+    while head < tail:
+        node = queue[head]
+        head += 1
+        n_children = 0
+        child = first_child[node]
+        while child >= 0:
+            labels[n_children] = label[child]
+            n_children += 1
+            child = next_sibling[child]
+        if n_children == 0:
+            continue
+        while check[first_free] >= 0:
+            first_free += 1
+        cell = first_free
+        while True:
+            b = cell - labels[0]
+            if b >= 1:
+                fits = True
+                for i in range(n_children):
+                    t = b + labels[i]
+                    if t >= cap:
+                        break
+                    if check[t] >= 0:
+                        fits = False
+                        break
+                if fits:
+                    break
+            cell += 1
+            while cell < cap and check[cell] >= 0:
+                cell += 1
+        need = b + 256
+        if need >= cap:
+            new_cap = max(2 * cap, need + 1)
+            base2 = np.zeros(new_cap, np.int32)
+            check2 = np.full(new_cap, -1, np.int32)
+            dvalue2 = np.full(new_cap, -1, np.int32)
+            base2[:cap] = base
+            check2[:cap] = check
+            dvalue2[:cap] = dvalue
+            base, check, dvalue, cap = base2, check2, dvalue2, new_cap
+        here = pos[node]
+        base[here] = b
+        child = first_child[node]
+        while child >= 0:
+            t = b + label[child]
+            check[t] = here
+            dvalue[t] = value[child]
+            pos[child] = t
+            queue[tail] = child
+            tail += 1
+            child = next_sibling[child]
+    # trim to the last used cell plus a full alphabet so lookups never index past the end
+    last = 0
+    for i in range(cap - 1, -1, -1):
+        if check[i] >= 0:
+            last = i
+            break
+    size = last + 257
+    if size > cap:
+        size = cap
+    return base[:size].copy(), check[:size].copy(), dvalue[:size].copy()

@@ -1,0 +1,344 @@
+"""``Tokenizer``: a drop-in for ``bytepiece.Tokenizer`` 0.6.3 over the Numba segmenter."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, overload
+
+import numpy as np
+
+from ._normalize import normalize, to_utf8
+from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
+from .vocab import N_SPECIAL, Segmentation, Vocab
+
+__all__ = ["Tokenizer", "Encoding", "UnknownPieceError"]
+
+SeedLike = int | np.random.Generator | None
+
+
+class UnknownPieceError(KeyError):
+    """A piece or id that the vocabulary does not have (a ``KeyError``, as in the reference)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Tokens of one text with their spans.
+
+    Spans refer to ``text``, the NFC-normalized input (what the tokens decode to). A token that
+    covers only part of a multi-byte character (a byte fragment) gets the whole character as
+    its character span, so adjacent fragments share it.
+
+    ids          : list of int, the token ids
+    pieces       : list of bytes, the tokens
+    byte_offsets : list of (start, end) into ``text.encode()``
+    char_offsets : list of (start, end) into ``text``
+    """
+
+    text: str
+    ids: list[int]
+    pieces: list[bytes]
+    byte_offsets: list[tuple[int, int]]
+    char_offsets: list[tuple[int, int]]
+
+
+def _check_alpha(alpha: Any) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(
+            f"alpha must be a number (-1 for the best segmentation, >= 0 to sample), "
+            f"not {type(alpha).__name__}"
+        )
+    value = float(alpha)
+    if not math.isfinite(value):
+        raise ValueError(
+            f"alpha must be finite, got {value}: use alpha=-1 for the best segmentation, "
+            "or a large alpha to sample close to it"
+        )
+    return value
+
+
+def _check_text(text: Any, argument: str = "text") -> bytes:
+    if not isinstance(text, str):
+        raise TypeError(f"{argument} must be a str, not {type(text).__name__}")
+    return to_utf8(normalize(text), argument=argument)
+
+
+class Tokenizer:
+    """Unigram tokenizer over a BytePiece vocabulary (Viterbi segmentation, or sampling).
+
+    Parameters
+    ----------
+    pieces
+        Path to a model file (the reference's JSON, or a ``.zip`` holding one) or the model
+        dictionary ``{base64(piece): [id, text, count]}``.
+    seed
+        Seed of the sampling stream used when ``alpha >= 0`` and no per-call seed is given.
+
+    Examples
+    --------
+    >>> from bytepiece_core.model import dump_model
+    >>> model = dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5})
+    >>> tok = Tokenizer(model)
+    >>> tok.tokenize("abc")
+    [b'ab', b'c']
+    >>> tok.encode("abc", add_bos=True)
+    [1, 259, 102]
+    >>> tok.decode([259, 102])
+    'abc'
+    """
+
+    def __init__(self, pieces: ModelSource, seed: int | None = None) -> None:
+        raw = load_model(pieces)
+        by_id, counts = parse_model(raw)
+        self._vocab = Vocab.from_pieces(by_id, counts)
+        self._piece2id: dict[bytes | str, int] = {p: i + N_SPECIAL for i, p in enumerate(by_id)}
+        for i, name in enumerate(SPECIAL_TOKENS):
+            self._piece2id[name] = i
+        self._counts = counts
+        self.vocab_size: int = len(by_id) + N_SPECIAL
+        self._rng = np.random.default_rng(seed)
+
+    # -- the vocabulary ---------------------------------------------------------------------
+
+    @property
+    def vocab(self) -> Vocab:
+        """The frozen flat-array vocabulary (pieces, counts, scores, trie)."""
+        return self._vocab
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """The model dictionary (the reference's JSON format)."""
+        pieces = self._vocab.pieces[N_SPECIAL:]
+        return dump_model(dict(zip(pieces, self._counts)))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model as the reference's JSON file (atomically)."""
+        write_model(self.to_dict(), path)
+
+    def set_seed(self, seed: int | None) -> None:
+        """Reseed the sampling stream (``None`` leaves it as it is, like the reference)."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+
+    def piece_to_id(self, p: bytes | str) -> int:
+        """Id of a piece (bytes) or of a special token name (``'<pad>'``, ``'<bos>'``, ``'<eos>'``)."""
+        try:
+            return self._piece2id[p]
+        except (KeyError, TypeError):
+            raise UnknownPieceError(
+                f"{p!r} is not a piece of this vocabulary (pieces are bytes, e.g. "
+                f"{'x'.encode()!r}; special tokens are {', '.join(SPECIAL_TOKENS)})"
+            ) from None
+
+    def id_to_piece(self, i: int) -> bytes | str:
+        """The piece (bytes) of an id, or the special token's name for ids 0, 1, 2."""
+        self._check_id(i)
+        return SPECIAL_TOKENS[i] if i < N_SPECIAL else self._vocab.pieces[i]
+
+    def pieces_to_ids(self, pieces: Iterable[bytes | str]) -> list[int]:
+        """Ids of several pieces."""
+        return [self.piece_to_id(p) for p in pieces]
+
+    def ids_to_pieces(self, ids: Iterable[int]) -> list[bytes | str]:
+        """Pieces of several ids."""
+        return [self.id_to_piece(i) for i in ids]
+
+    def _check_id(self, i: Any) -> None:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"token ids are integers, got {i!r} ({type(i).__name__})")
+        if not 0 <= i < self.vocab_size:
+            raise UnknownPieceError(
+                f"token id {i} is out of range: this vocabulary has ids 0..{self.vocab_size - 1}"
+            )
+
+    # -- segmentation -----------------------------------------------------------------------
+
+    def _seeds(self, n: int, seed: SeedLike) -> np.ndarray:
+        rng = self._rng if seed is None else np.random.default_rng(seed)
+        return rng.integers(0, 2**64, size=n, dtype=np.uint64)
+
+    def _segment_one(self, text: Any, alpha: Any, seed: SeedLike) -> tuple[bytes, Segmentation]:
+        data = _check_text(text)
+        a = _check_alpha(alpha)
+        flat = (np.frombuffer(data, np.uint8), np.array([0, len(data)], np.int64))
+        seeds = self._seeds(1, seed) if a >= 0 else None
+        return data, self._vocab.segment(flat, newline_chunks=True, alpha=a, seeds=seeds)
+
+    @overload
+    def tokenize(
+        self, text: str, alpha: float = ..., iter: Literal[False] = ..., *, seed: SeedLike = ...
+    ) -> list[bytes]: ...
+    @overload
+    def tokenize(
+        self, text: str, alpha: float = ..., iter: Literal[True] = ..., *, seed: SeedLike = ...
+    ) -> Iterator[bytes]: ...
+
+    def tokenize(
+        self, text: str, alpha: float = -1, iter: bool = False, *, seed: SeedLike = None
+    ) -> list[bytes] | Iterator[bytes]:
+        """Split ``text`` into pieces (bytes).
+
+        ``alpha < 0`` (default) gives the best segmentation; ``alpha >= 0`` samples one with
+        probability proportional to ``prod p(piece) ** alpha`` (``0``: uniform). ``seed`` makes
+        this call's sample reproducible; without it the tokenizer's own stream is used.
+
+        >>> from bytepiece_core.model import dump_model
+        >>> tok = Tokenizer(dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5}))
+        >>> tok.tokenize("ab\\nab")
+        [b'ab', b'\\n', b'ab']
+        """
+        _, seg = self._segment_one(text, alpha, seed)
+        pieces = self._vocab.pieces
+        tokens = [pieces[i] for i in seg.ids.tolist()]
+        return tokens.__iter__() if iter else tokens
+
+    @overload
+    def encode(
+        self, text: str, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
+        iter: Literal[False] = ..., *, seed: SeedLike = ...,
+    ) -> list[int]: ...
+    @overload
+    def encode(
+        self, text: str, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
+        iter: Literal[True] = ..., *, seed: SeedLike = ...,
+    ) -> Iterator[int]: ...
+
+    def encode(
+        self,
+        text: str,
+        add_bos: bool = False,
+        add_eos: bool = False,
+        alpha: float = -1,
+        iter: bool = False,
+        *,
+        seed: SeedLike = None,
+    ) -> list[int] | Iterator[int]:
+        """Token ids of ``text`` (``alpha`` and ``seed`` as in :meth:`tokenize`).
+
+        >>> from bytepiece_core.model import dump_model
+        >>> tok = Tokenizer(dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5}))
+        >>> tok.encode("abc", add_eos=True)
+        [259, 102, 2]
+        """
+        _, seg = self._segment_one(text, alpha, seed)
+        ids = seg.ids.tolist()
+        if add_bos:
+            ids.insert(0, 1)
+        if add_eos:
+            ids.append(2)
+        return ids.__iter__() if iter else ids
+
+    def encode_with_offsets(
+        self, text: str, alpha: float = -1, *, seed: SeedLike = None
+    ) -> Encoding:
+        """Token ids with the byte and character span of each token in the normalized text.
+
+        >>> from bytepiece_core.model import dump_model
+        >>> tok = Tokenizer(dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5}))
+        >>> enc = tok.encode_with_offsets("abé")
+        >>> enc.byte_offsets, enc.char_offsets
+        ([(0, 2), (2, 3), (3, 4)], [(0, 2), (2, 3), (2, 3)])
+        """
+        data, seg = self._segment_one(text, alpha, seed)
+        ends = seg.ends
+        starts = np.zeros_like(ends)
+        starts[1:] = ends[:-1]
+        arr = np.frombuffer(data, np.uint8)
+        # chars_before[k] = number of characters that start in data[:k]
+        chars_before = np.zeros(len(data) + 1, np.int64)
+        np.cumsum((arr & 0xC0) != 0x80, out=chars_before[1:])
+        char_starts = chars_before[starts + 1] - 1 if len(ends) else starts
+        char_ends = chars_before[ends]
+        ids = seg.ids.tolist()
+        pieces = self._vocab.pieces
+        return Encoding(
+            text=data.decode("utf-8"),
+            ids=ids,
+            pieces=[pieces[i] for i in ids],
+            byte_offsets=list(zip(starts.tolist(), ends.tolist())),
+            char_offsets=list(zip(char_starts.tolist(), char_ends.tolist())),
+        )
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        add_bos: bool = False,
+        add_eos: bool = False,
+        alpha: float = -1,
+        *,
+        seed: SeedLike = None,
+        num_threads: int | None = None,
+    ) -> list[list[int]]:
+        """Token ids of many texts, segmented on ``num_threads`` threads (default: all cores).
+
+        The kernel releases the GIL, so threads run in parallel. Results do not depend on the
+        number of threads, sampled ones included (each text gets its own seed from the stream).
+
+        >>> from bytepiece_core.model import dump_model
+        >>> tok = Tokenizer(dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5}))
+        >>> tok.encode_batch(["ab", "ba"], num_threads=2)
+        [[259, 101], [101, 100]]
+        """
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            raise TypeError(
+                "texts must be a sequence (e.g. a list) of str; for one text use encode()"
+            )
+        a = _check_alpha(alpha)
+        if num_threads is None:
+            num_threads = os.cpu_count() or 1
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+            raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+        n = len(texts)
+        seeds = self._seeds(n, seed) if a >= 0 else None
+        n_shards = min(n, num_threads * 4) if num_threads > 1 else min(n, 1)
+        bounds = np.linspace(0, n, n_shards + 1).astype(np.int64).tolist() if n else [0]
+
+        def run(shard: int) -> list[list[int]]:
+            lo, hi = bounds[shard], bounds[shard + 1]
+            docs = [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
+            shard_seeds = None if seeds is None else seeds[lo:hi]
+            seg = self._vocab.segment(docs, newline_chunks=True, alpha=a, seeds=shard_seeds)
+            ids = seg.ids.tolist()
+            offs = seg.doc_token_offsets.tolist()
+            bos, eos = [1] if add_bos else [], [2] if add_eos else []
+            return [bos + ids[offs[d] : offs[d + 1]] + eos for d in range(hi - lo)]
+
+        if num_threads == 1 or n_shards <= 1:
+            parts = [run(s) for s in range(len(bounds) - 1)]
+        else:
+            with ThreadPoolExecutor(max_workers=num_threads) as pool:
+                parts = list(pool.map(run, range(len(bounds) - 1)))
+        return [ids for part in parts for ids in part]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of a sequence of ids (special tokens are skipped; broken UTF-8 is dropped).
+
+        >>> from bytepiece_core.model import dump_model
+        >>> tok = Tokenizer(dump_model({bytes([b]): 1 for b in range(256)}))
+        >>> tok.decode([1, 107, 108, 2])
+        'hi'
+        """
+        seq = ids if isinstance(ids, (list, tuple, np.ndarray)) else list(ids)
+        if len(seq) == 0:
+            return ""
+        arr = np.asarray(seq)
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            bad = next((i for i in seq if isinstance(i, bool) or not isinstance(i, (int, np.integer))), seq)
+            raise TypeError(f"ids must be a flat sequence of integers, got {bad!r}")
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= self.vocab_size:
+            bad_id = lo if lo < 0 else hi
+            raise UnknownPieceError(
+                f"token id {bad_id} is out of range: this vocabulary has ids 0..{self.vocab_size - 1}"
+            )
+        pieces = self._vocab.pieces
+        return b"".join([pieces[i] for i in arr.tolist()]).decode("utf-8", errors="ignore")
+
+    def __repr__(self) -> str:
+        return f"Tokenizer(vocab_size={self.vocab_size})"

@@ -1,0 +1,117 @@
+"""The vocabulary as flat arrays: pieces, scores and a double-array trie, built once per model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._kernels_segment import _sample, _viterbi
+from ._kernels_trie import _build_double_array, _build_plain_trie
+
+__all__ = ["Vocab", "Segmentation"]
+
+N_SPECIAL = 3
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Tokens of a batch of documents, as flat arrays.
+
+    ids               : int32[n_tokens]  piece id of each token
+    ends              : int64[n_tokens]  end byte of each token, relative to its document
+    doc_token_offsets : int64[n_docs + 1] document ``d`` owns tokens ``[o[d], o[d + 1])``
+    """
+
+    ids: np.ndarray
+    ends: np.ndarray
+    doc_token_offsets: np.ndarray
+
+    def doc_ids(self, d: int) -> np.ndarray:
+        """The token ids of document ``d``."""
+        return self.ids[self.doc_token_offsets[d] : self.doc_token_offsets[d + 1]]
+
+
+@dataclass(frozen=True, eq=False)
+class Vocab:
+    """A frozen vocabulary: pieces by id, their counts and scores, and the trie that finds them.
+
+    pieces : tuple of bytes, indexed by id; ids 0..2 (the special tokens) hold ``b""``
+    counts : float64[n_ids]  count of each piece (0 for the special tokens)
+    logp   : float64[n_ids]  ``log count - log total`` (``-inf`` for the special tokens)
+    base, check, value : int32 arrays of the double-array trie (see ``_kernels_trie``)
+
+    >>> v = Vocab.from_pieces([bytes([b]) for b in range(256)] + [b"ab"], [1] * 256 + [3])
+    >>> [v.pieces[i] for i in v.segment([b"abc"]).ids]
+    [b'ab', b'c']
+    """
+
+    pieces: tuple[bytes, ...]
+    counts: np.ndarray
+    logp: np.ndarray
+    base: np.ndarray
+    check: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def from_pieces(cls, pieces: Sequence[bytes], counts: Sequence[int | float]) -> Vocab:
+        """Build from pieces in id order (the first gets id 3) and their positive counts.
+
+        Scores are computed as the reference does: ``log(count) - log(sum of counts)``, with
+        NumPy's ``log`` (which can differ from libm's in the last bit; the reference uses it).
+        """
+        n = len(pieces)
+        lengths = np.fromiter((len(p) for p in pieces), np.int64, n)
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        keys = np.frombuffer(b"".join(pieces), np.uint8)
+        order = np.array(sorted(range(n), key=pieces.__getitem__), np.int64)
+        first_child, next_sibling, label, value, n_nodes = _build_plain_trie(keys, offsets, order)
+        base, check, dvalue = _build_double_array(first_child, next_sibling, label, value, n_nodes)
+        dvalue[dvalue >= 0] += N_SPECIAL
+        count_arr = np.zeros(n + N_SPECIAL, np.float64)
+        count_arr[N_SPECIAL:] = counts
+        logp = np.full(n + N_SPECIAL, -np.inf)
+        logp[N_SPECIAL:] = np.log(count_arr[N_SPECIAL:]) - np.log(sum(counts))
+        for arr in (count_arr, logp, base, check, dvalue):
+            arr.flags.writeable = False
+        return cls((b"",) * N_SPECIAL + tuple(pieces), count_arr, logp, base, check, dvalue)
+
+    @property
+    def size(self) -> int:
+        """Number of ids, special tokens included."""
+        return len(self.pieces)
+
+    def segment(
+        self,
+        docs: Sequence[bytes] | tuple[np.ndarray, np.ndarray],
+        *,
+        newline_chunks: bool = False,
+        alpha: float = -1.0,
+        seeds: np.ndarray | None = None,
+    ) -> Segmentation:
+        """Segment byte strings (Viterbi, or sampling when ``alpha >= 0`` with one seed per doc).
+
+        ``docs`` is a sequence of bytes, or ``(data, doc_offsets)`` already flat. With
+        ``newline_chunks`` a token never crosses the end of a newline run (tokenization);
+        without it each document is one chunk (the trainer's re-splitting of pieces).
+        """
+        if isinstance(docs, tuple):
+            data, doc_offsets = docs
+        else:
+            data = np.frombuffer(b"".join(docs), np.uint8)
+            doc_offsets = np.zeros(len(docs) + 1, np.int64)
+            np.cumsum(np.fromiter((len(d) for d in docs), np.int64, len(docs)), out=doc_offsets[1:])
+        if alpha < 0:
+            ids, ends, tok = _viterbi(
+                data, doc_offsets, newline_chunks, self.base, self.check, self.value, self.logp
+            )
+        else:
+            if seeds is None:
+                raise ValueError("sampling (alpha >= 0) needs one seed per document")
+            ids, ends, tok = _sample(
+                data, doc_offsets, newline_chunks, self.base, self.check, self.value,
+                self.logp, float(alpha), seeds,
+            )
+        return Segmentation(ids, ends, tok)
