@@ -14,6 +14,7 @@ import numpy as np
 
 from ._normalize import normalize, to_utf8
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
+from .pretrained import model_path
 from .vocab import N_SPECIAL, Segmentation, Vocab
 
 __all__ = ["Tokenizer", "Encoding", "UnknownPieceError"]
@@ -105,6 +106,15 @@ class Tokenizer:
         self.vocab_size: int = len(by_id) + N_SPECIAL
         self._rng = np.random.default_rng(seed)
 
+    @classmethod
+    def from_pretrained(cls, name: str = "bytepiece.plus.40k", seed: int | None = None) -> Tokenizer:
+        """A model bundled with the package (see :func:`bytepiece_core.pretrained.available`).
+
+        >>> [p.decode() for p in Tokenizer.from_pretrained().tokenize("今天天气不错")]
+        ['今天', '天', '气', '不错']
+        """
+        return cls(model_path(name), seed=seed)
+
     # -- the vocabulary ---------------------------------------------------------------------
 
     @property
@@ -163,6 +173,14 @@ class Tokenizer:
         rng = self._rng if seed is None else np.random.default_rng(seed)
         return rng.integers(0, 2**64, size=n, dtype=np.uint64)
 
+    def _encode_one(self, text: Any, alpha: Any, seed: SeedLike) -> np.ndarray:
+        data = _check_text(text)
+        if alpha == -1 and type(alpha) is int:  # the default: skip the checks below
+            return self._vocab.encode_bytes(data)
+        a = _check_alpha(alpha)
+        s = int(self._seeds(1, seed)[0]) if a >= 0 else 0
+        return self._vocab.encode_bytes(data, a, s)
+
     def _segment_one(self, text: Any, alpha: Any, seed: SeedLike) -> tuple[bytes, Segmentation]:
         data = _check_text(text)
         a = _check_alpha(alpha)
@@ -193,9 +211,8 @@ class Tokenizer:
         >>> tok.tokenize("ab\\nab")
         [b'ab', b'\\n', b'ab']
         """
-        _, seg = self._segment_one(text, alpha, seed)
         pieces = self._vocab.pieces
-        tokens = [pieces[i] for i in seg.ids.tolist()]
+        tokens = [pieces[i] for i in self._encode_one(text, alpha, seed).tolist()]
         return tokens.__iter__() if iter else tokens
 
     @overload
@@ -226,8 +243,7 @@ class Tokenizer:
         >>> tok.encode("abc", add_eos=True)
         [259, 102, 2]
         """
-        _, seg = self._segment_one(text, alpha, seed)
-        ids = seg.ids.tolist()
+        ids = self._encode_one(text, alpha, seed).tolist()
         if add_bos:
             ids.insert(0, 1)
         if add_eos:
@@ -283,7 +299,7 @@ class Tokenizer:
         >>> from bytepiece_core.model import dump_model
         >>> tok = Tokenizer(dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5}))
         >>> tok.encode_batch(["ab", "ba"], num_threads=2)
-        [[259, 101], [101, 100]]
+        [[259], [101, 100]]
         """
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise TypeError(

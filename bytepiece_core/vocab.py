@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels_segment import _sample, _viterbi
+from ._kernels_segment import _encode, _segment
 from ._kernels_trie import _build_double_array, _build_plain_trie
 
 __all__ = ["Vocab", "Segmentation"]
@@ -90,6 +90,7 @@ class Vocab:
         newline_chunks: bool = False,
         alpha: float = -1.0,
         seeds: np.ndarray | None = None,
+        with_ends: bool = True,
     ) -> Segmentation:
         """Segment byte strings (Viterbi, or sampling when ``alpha >= 0`` with one seed per doc).
 
@@ -103,15 +104,36 @@ class Vocab:
             data = np.frombuffer(b"".join(docs), np.uint8)
             doc_offsets = np.zeros(len(docs) + 1, np.int64)
             np.cumsum(np.fromiter((len(d) for d in docs), np.int64, len(docs)), out=doc_offsets[1:])
-        if alpha < 0:
-            ids, ends, tok = _viterbi(
-                data, doc_offsets, newline_chunks, self.base, self.check, self.value, self.logp
-            )
-        else:
-            if seeds is None:
+        n_docs = len(doc_offsets) - 1
+        if alpha >= 0:
+            if seeds is None or len(seeds) != n_docs:
                 raise ValueError("sampling (alpha >= 0) needs one seed per document")
-            ids, ends, tok = _sample(
-                data, doc_offsets, newline_chunks, self.base, self.check, self.value,
-                self.logp, float(alpha), seeds,
-            )
-        return Segmentation(ids, ends, tok)
+        else:
+            seeds = _NO_SEEDS
+        ids = np.empty(len(data), np.int32)
+        ends = np.empty(len(data), np.int64) if with_ends else _NO_ENDS
+        doc_tokens = np.empty(n_docs + 1, np.int64)
+        n = _segment(
+            data, doc_offsets, newline_chunks, self.base, self.check, self.value, self.logp,
+            float(alpha), seeds, ids, ends, doc_tokens,
+        )
+        return Segmentation(ids[:n], ends[:n] if with_ends else ends, doc_tokens)
+
+    def encode_bytes(self, data: bytes, alpha: float = -1.0, seed: int = 0) -> np.ndarray:
+        """Token ids of one document with tokenization chunks: the lean path of ``encode``."""
+        ids = np.empty(len(data), np.int32)
+        if alpha < 0:
+            return ids[: _encode(np.frombuffer(data, np.uint8), self.base, self.check, self.value,
+                                 self.logp, ids)]
+        seeds = np.array([seed], np.uint64)
+        n = _segment(
+            np.frombuffer(data, np.uint8), _NO_OFFSETS, True, self.base, self.check,
+            self.value, self.logp, float(alpha), seeds, ids, _NO_ENDS, _NO_OFFSETS,
+        )
+        return ids[:n]
+
+
+# Empty arrays standing for "not needed" (kernels check the length and never write to them).
+_NO_SEEDS = np.zeros(0, np.uint64)
+_NO_ENDS = np.zeros(0, np.int64)
+_NO_OFFSETS = np.zeros(0, np.int64)

@@ -1,0 +1,135 @@
+"""Slow, obvious reference versions of the engine's kernels, for the tests.
+
+Each function says in a few lines what a kernel computes; the kernels are tested against these
+on hand-worked and on seeded random inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+import numpy as np
+
+
+def chunks(text: str) -> list[bytes]:
+    """The reference's tokenization chunks: NFC, then a line with its run of newlines.
+
+    >>> chunks("ab\\n\\ncd")
+    [b'ab\\n\\n', b'cd']
+    """
+    text = unicodedata.normalize("NFC", text)
+    return [t.encode() for t in re.findall(r".*\n+|.+", text)]
+
+
+def logp_table(counts: dict[bytes, int]) -> dict[bytes, float]:
+    """Piece scores as the reference computes them: ``log(count) - log(total)``, with NumPy.
+
+    >>> round(logp_table({b"a": 1, b"b": 3})[b"b"], 4)
+    -0.2877
+    """
+    log_total = np.log(sum(counts.values()))
+    return {p: float(np.log(c) - log_total) for p, c in counts.items()}
+
+
+def matches(text: bytes, logp: dict[bytes, float]) -> list[tuple[int, int, bytes]]:
+    """Every vocabulary match ``(start, end, piece)``, in the reference's order: by end
+    position, longest first (what its Aho-Corasick automaton reports).
+
+    >>> matches(b"ab", {b"a": 0.0, b"b": 0.0, b"ab": 0.0})
+    [(0, 1, b'a'), (0, 2, b'ab'), (1, 2, b'b')]
+    """
+    found = []
+    for e in range(1, len(text) + 1):
+        for s in range(e):
+            if text[s:e] in logp:
+                found.append((s, e, text[s:e]))
+    return found
+
+
+def viterbi(text: bytes, logp: dict[bytes, float]) -> list[bytes]:
+    """The reference's unigram Viterbi on one chunk: relax matches in Aho-Corasick order and
+    keep a new best only if it is strictly better (so ties go to the longest match).
+
+    >>> viterbi(b"abc", {b"a": -1.0, b"b": -1.0, b"c": -1.0, b"ab": -1.5})
+    [b'ab', b'c']
+    """
+    scores = [0.0] + [-math.inf] * len(text)
+    routes = list(range(len(text) + 1))
+    for s, e, piece in matches(text, logp):
+        score = scores[s] + logp[piece]
+        if score > scores[e]:
+            scores[e], routes[e] = score, s
+    tokens, e = [], len(text)
+    while e > 0:
+        s = routes[e]
+        tokens.append(text[s:e])
+        e = s
+    return tokens[::-1]
+
+
+def tokenize(text: str, logp: dict[bytes, float]) -> list[bytes]:
+    """Viterbi over each chunk of ``text``."""
+    return [t for chunk in chunks(text) for t in viterbi(chunk, logp)]
+
+
+def segmentations(text: bytes, logp: dict[bytes, float]) -> list[tuple[bytes, ...]]:
+    """All ways to write ``text`` as a sequence of vocabulary pieces (exponential: short texts).
+
+    >>> segmentations(b"ab", {b"a": 0.0, b"b": 0.0, b"ab": 0.0})
+    [(b'a', b'b'), (b'ab',)]
+    """
+    if not text:
+        return [()]
+    result = []
+    for e in range(1, len(text) + 1):
+        if text[:e] in logp:
+            result.extend((text[:e], *rest) for rest in segmentations(text[e:], logp))
+    return result
+
+
+def segmentation_distribution(
+    text: bytes, logp: dict[bytes, float], alpha: float
+) -> dict[tuple[bytes, ...], float]:
+    """Exact ``p(seg) = prod p(piece)^alpha / Z`` over all segmentations of one chunk.
+
+    >>> segmentation_distribution(b"ab", {b"a": 0.0, b"b": 0.0, b"ab": 0.0}, 0.0)
+    {(b'a', b'b'): 0.5, (b'ab',): 0.5}
+    """
+    segs = segmentations(text, logp)
+    weights = np.array([alpha * sum(logp[p] for p in seg) for seg in segs])
+    probs = np.exp(weights - weights.max())
+    probs /= probs.sum()
+    return dict(zip(segs, probs.tolist()))
+
+
+def trie_prefixes(keys: list[bytes], text: bytes, start: int) -> list[int]:
+    """Indices of the keys that occur in ``text`` at ``start`` (what a trie walk finds).
+
+    >>> trie_prefixes([b"a", b"ab", b"b"], b"abc", 0)
+    [0, 1]
+    """
+    return [k for k, key in enumerate(keys) if text.startswith(key, start)]
+
+
+def random_vocab(rng: np.random.Generator, alphabet: bytes, n: int, max_len: int) -> list[bytes]:
+    """Distinct random pieces over ``alphabet`` (the single bytes are not included)."""
+    pieces: set[bytes] = set()
+    while len(pieces) < n:
+        length = int(rng.integers(2, max_len + 1))
+        pieces.add(bytes(rng.choice(list(alphabet), size=length).tolist()))
+    return sorted(pieces)
+
+
+__all__ = [
+    "chunks",
+    "logp_table",
+    "matches",
+    "viterbi",
+    "tokenize",
+    "segmentations",
+    "segmentation_distribution",
+    "trie_prefixes",
+    "random_vocab",
+]

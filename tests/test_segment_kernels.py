@@ -1,0 +1,95 @@
+"""Segmentation kernels against the plain versions in naive.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import naive
+from bytepiece_core._kernels_trie import _build_double_array, _build_plain_trie
+from bytepiece_core.model import dump_model
+from bytepiece_core.tokenizer import Tokenizer
+from bytepiece_core.vocab import Vocab
+
+SINGLE_BYTES = [bytes([b]) for b in range(256)]
+
+
+def _vocab(extra: list[bytes], counts: list[int]) -> tuple[Vocab, dict[bytes, float]]:
+    pieces = SINGLE_BYTES + extra
+    all_counts = [1] * 256 + counts
+    return Vocab.from_pieces(pieces, all_counts), naive.logp_table(dict(zip(pieces, all_counts)))
+
+
+def test_hand_worked_viterbi() -> None:
+    # total = 256 + 3 + 5: "ab" + "c" scores log(3/264) + log(1/264) = -10.05,
+    # "a" + "bc" scores log(1/264) + log(5/264) = -9.54: the second wins.
+    vocab, _ = _vocab([b"ab", b"bc"], [3, 5])
+    seg = vocab.segment([b"abc"])
+    assert [vocab.pieces[i] for i in seg.ids] == [b"a", b"bc"]
+    assert seg.ends.tolist() == [1, 3]
+
+
+def test_equal_scores_go_to_the_longest_match() -> None:
+    # "a"+"bc" and "ab"+"c" score exactly the same (IEEE addition commutes). Matches ending at
+    # byte 3 are seen longest first, so "bc" (from 1) is relaxed before "c" (from 2), and the
+    # strict ">" keeps it: the longest final piece wins, as in the reference.
+    vocab, logp = _vocab([b"ab", b"bc"], [4, 4])
+    assert [vocab.pieces[i] for i in vocab.segment([b"abc"]).ids] == [b"a", b"bc"]
+    assert naive.viterbi(b"abc", logp) == [b"a", b"bc"]
+
+
+def test_trie_finds_exactly_the_prefixes() -> None:
+    rng = np.random.default_rng(1)
+    keys = naive.random_vocab(rng, b"abcd\x00\xff", 300, 7) + [b"a", b"b", b"\xff"]
+    keys = sorted(set(keys))
+    data = np.frombuffer(b"".join(keys), np.uint8)
+    offsets = np.zeros(len(keys) + 1, np.int64)
+    np.cumsum([len(k) for k in keys], out=offsets[1:])
+    order = np.array(sorted(range(len(keys)), key=keys.__getitem__), np.int64)
+    base, check, value = _build_double_array(*_build_plain_trie(data, offsets, order))
+    text = bytes(rng.choice(list(b"abcd\x00\xff"), size=400).tolist())
+    for start in range(len(text)):
+        found, node = [], 0
+        for p in range(start, len(text)):
+            t = base[node] + text[p]
+            if t >= len(check) or check[t] != node:
+                break
+            node = t
+            if value[node] >= 0:
+                found.append(int(value[node]))
+        assert sorted(found) == naive.trie_prefixes(keys, text, start)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_viterbi_matches_naive_on_random_vocabularies(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    extra = naive.random_vocab(rng, b"ab\n\xe4\xb8", 60, 5)
+    # few distinct counts make exact ties frequent, which checks the tie rule
+    counts = rng.integers(1, 4, len(extra)).tolist()
+    vocab, logp = _vocab(extra, counts)
+    texts = [bytes(rng.choice(list(b"ab\n\xe4\xb8"), size=int(rng.integers(0, 40))).tolist())
+             for _ in range(50)]
+    seg = vocab.segment(texts, newline_chunks=True)
+    for d, text in enumerate(texts):
+        got = [vocab.pieces[i] for i in seg.doc_ids(d)]
+        want = [t for chunk in _byte_chunks(text) for t in naive.viterbi(chunk, logp)]
+        assert got == want
+
+
+def _byte_chunks(text: bytes) -> list[bytes]:
+    """Chunk at newline runs on bytes (texts here are not valid UTF-8 on purpose)."""
+    import re
+
+    return re.findall(rb"[^\n]*\n+|[^\n]+", text)
+
+
+def test_tokenizer_matches_naive_on_text() -> None:
+    rng = np.random.default_rng(7)
+    extra = [p for p in naive.random_vocab(rng, "天气不错\n ab".encode(), 200, 9)]
+    counts = rng.integers(1, 50, len(extra)).tolist()
+    model = dump_model({**dict.fromkeys(SINGLE_BYTES, 1), **dict(zip(extra, counts))})
+    tok = Tokenizer(model)
+    logp = naive.logp_table({**dict.fromkeys(SINGLE_BYTES, 1), **dict(zip(extra, counts))})
+    for _ in range(100):
+        text = "".join(rng.choice(list("天气不错\n ab"), size=int(rng.integers(0, 30))).tolist())
+        assert tok.tokenize(text) == naive.tokenize(text, logp)
