@@ -1,12 +1,19 @@
 """Segmentation kernels: unigram Viterbi and Viterbi sampling over a double-array trie.
 
-Arrays shared by the kernels (see ``_kernels_trie`` for the trie):
-    data        : uint8[n_bytes]     UTF-8 bytes of all documents, concatenated
+Arrays shared by the kernels:
+    data        : uint8[n_bytes]     UTF-8 bytes of all documents, concatenated (a NumPy array
+                                     or a ``bytes`` object, which is cheaper to pass)
     doc_offsets : int64[n_docs + 1]  document ``d`` is ``data[doc_offsets[d]:doc_offsets[d + 1]]``;
                                      an empty array means one document, all of ``data``
-    base, check : int32[n_cells]     the double-array trie of the vocabulary
-    value       : int32[n_cells]     piece id ending at each trie node, -1 where none ends
-    logp        : float64[n_ids]     score of each piece id: log count - log total
+    cells       : CELL[n_cells]      the double-array trie of the vocabulary (``_kernels_trie``),
+                                     one 16-byte record per cell so a step reads one cache line:
+                                     ``base`` (int32), ``check`` (int32) and ``logp`` (float64,
+                                     the score ``log count - log total`` of the piece ending at
+                                     the cell, ``-inf`` where none ends)
+    value       : int32[n_cells]     piece id ending at each cell, -1 where none ends
+
+The vocabulary holds all 256 single bytes, so the root's child for byte ``c`` is always cell
+``cells[0].base + c``; the kernels take that first step without a check.
 
 Chunks: with ``newline_chunks`` a document is cut after every run of newlines (tokenization);
 without, each document is one chunk (the trainer re-splitting pieces). No token crosses a chunk,
@@ -49,12 +56,19 @@ def _splitmix64(state):  # pragma: no cover - compiled
 
 
 @kernel
-def _relax_chunk(data, lo, hi, base, check, value, logp, alpha, state, scores, routes, route_ids):
+def _scratch(cap):  # pragma: no cover - compiled
+    """Scratch space for chunks of up to ``cap`` bytes: scores, routes, route cells (2 allocations)."""
+    ints = np.empty(2 * (cap + 1), np.int64)
+    return np.empty(cap + 1, np.float64), ints[: cap + 1], ints[cap + 1 :]
+
+
+@kernel
+def _relax_chunk(data, lo, hi, cells, alpha, state, scores, routes, route_cells):
     """Relax every vocabulary match inside ``data[lo:hi]`` (positions relative to ``lo``).
 
-    scores    : float64[>= hi - lo + 1]  best (or log-sum-exp) score of each prefix
-    routes    : int64[>= hi - lo + 1]    start of the token chosen to end at each position
-    route_ids : int32[>= hi - lo + 1]    piece id of that token
+    scores      : float64[>= hi - lo + 1]  best (or log-sum-exp) score of each prefix
+    routes      : int64[>= hi - lo + 1]    start of the token chosen to end at each position
+    route_cells : int64[>= hi - lo + 1]    trie cell of that token (``value`` gives its id)
 
     ``alpha < 0`` keeps the best score (Viterbi). ``alpha >= 0`` keeps a running log-sum-exp of
     ``score[start] + alpha * logp`` at each end and takes each new candidate as the back-pointer
@@ -66,33 +80,29 @@ def _relax_chunk(data, lo, hi, base, check, value, logp, alpha, state, scores, r
     scores[0] = 0.0
     for i in range(1, m + 1):
         scores[i] = -np.inf
+    root_base = cells[0].base
+    sampling = alpha >= 0
     inv53 = 1.0 / 9007199254740992.0
     for i in range(m):
         here = scores[i]
-        node = 0
+        t = np.uint32(root_base + np.int32(data[lo + i]))
         j = i
-        while j < m:
-            t = base[node] + np.int32(data[lo + j])
-            if check[t] != node:
-                break
-            node = t
+        while True:
+            cell = cells[t]
             j += 1
-            pid = value[node]
-            if pid < 0:
-                continue
-            if alpha < 0:
-                score = here + logp[pid]
+            if not sampling:
+                score = here + cell.logp
                 if score > scores[j]:
                     scores[j] = score
                     routes[j] = i
-                    route_ids[j] = pid
-            else:
-                cand = here + alpha * logp[pid]
+                    route_cells[j] = t
+            elif cell.logp > -np.inf:
+                cand = here + alpha * cell.logp
                 old = scores[j]
                 if old == -np.inf:
                     scores[j] = cand
                     routes[j] = i
-                    route_ids[j] = pid
+                    route_cells[j] = t
                 else:
                     if cand > old:
                         total = cand + np.log1p(np.exp(old - cand))
@@ -102,12 +112,18 @@ def _relax_chunk(data, lo, hi, base, check, value, logp, alpha, state, scores, r
                     state, r = _splitmix64(state)
                     if np.float64(r >> np.uint64(11)) * inv53 < np.exp(cand - total):
                         routes[j] = i
-                        route_ids[j] = pid
+                        route_cells[j] = t
+            if j >= m:
+                break
+            node = t
+            t = np.uint32(cell.base + np.int32(data[lo + j]))
+            if cells[t].check != np.int32(node):
+                break
     return state
 
 
 @kernel
-def _emit_path(routes, route_ids, m, shift, ids_out, ends_out, first):  # pragma: no cover
+def _emit_path(routes, route_cells, value, m, shift, ids_out, ends_out, first):  # pragma: no cover
     """Write the tokens of the path ending at ``m`` into ``ids_out`` from index ``first``.
 
     Token ends go to ``ends_out`` (plus ``shift``) unless it is empty. Returns the count.
@@ -122,7 +138,7 @@ def _emit_path(routes, route_ids, m, shift, ids_out, ends_out, first):  # pragma
     store_ends = ends_out.shape[0] > 0
     while e > 0:
         k -= 1
-        ids_out[k] = route_ids[e]
+        ids_out[k] = value[route_cells[e]]
         if store_ends:
             ends_out[k] = shift + e
         e = routes[e]
@@ -131,8 +147,8 @@ def _emit_path(routes, route_ids, m, shift, ids_out, ends_out, first):  # pragma
 
 @kernel
 def _segment(
-    data, doc_offsets, newline_chunks, base, check, value, logp, alpha, seeds,
-    ids_out, ends_out, doc_token_offsets,
+    data, doc_offsets, newline_chunks, cells, value, alpha, seeds, ids_out, ends_out,
+    doc_token_offsets,
 ):  # pragma: no cover - compiled
     """Segment every document; returns the number of tokens written.
 
@@ -146,15 +162,13 @@ def _segment(
     single = doc_offsets.shape[0] == 0
     n_docs = 1 if single else doc_offsets.shape[0] - 1
     cap = 256
-    scores = np.empty(cap + 1, np.float64)
-    routes = np.empty(cap + 1, np.int64)
-    route_ids = np.empty(cap + 1, np.int32)
+    scores, routes, route_cells = _scratch(cap)
     written = 0
     if doc_token_offsets.shape[0] > 0:
         doc_token_offsets[0] = 0
     for d in range(n_docs):
         start = 0 if single else doc_offsets[d]
-        stop = data.shape[0] if single else doc_offsets[d + 1]
+        stop = len(data) if single else doc_offsets[d + 1]
         state = seeds[d] if alpha >= 0 else np.uint64(0)
         lo = start
         while lo < stop:
@@ -163,11 +177,11 @@ def _segment(
                 cap = hi - lo
                 scores = np.empty(cap + 1, np.float64)
                 routes = np.empty(cap + 1, np.int64)
-                route_ids = np.empty(cap + 1, np.int32)
-            state = _relax_chunk(
-                data, lo, hi, base, check, value, logp, alpha, state, scores, routes, route_ids
+                route_cells = np.empty(cap + 1, np.int64)
+            state = _relax_chunk(data, lo, hi, cells, alpha, state, scores, routes, route_cells)
+            written += _emit_path(
+                routes, route_cells, value, hi - lo, lo - start, ids_out, ends_out, written
             )
-            written += _emit_path(routes, route_ids, hi - lo, lo - start, ids_out, ends_out, written)
             lo = hi
         if doc_token_offsets.shape[0] > 0:
             doc_token_offsets[d + 1] = written
@@ -175,29 +189,24 @@ def _segment(
 
 
 @kernel
-def _encode(data, base, check, value, logp, ids_out):  # pragma: no cover - compiled
+def _encode(data, cells, value, ids_out):  # pragma: no cover - compiled
     """Best segmentation of one document with tokenization chunks: ``encode``'s lean path.
 
     ids_out : int32[>= n_bytes]  receives the token ids; returns how many were written.
     Fewer arguments and no optional outputs keep the call overhead low for short texts.
     """
     cap = 256
-    scores = np.empty(cap + 1, np.float64)
-    routes = np.empty(cap + 1, np.int64)
-    route_ids = np.empty(cap + 1, np.int32)
+    scores, routes, route_cells = _scratch(cap)
     no_ends = np.empty(0, np.int64)
     written = 0
     lo = 0
-    stop = data.shape[0]
+    stop = len(data)
     while lo < stop:
         hi = _chunk_end(data, lo, stop)
         if hi - lo > cap:
             cap = hi - lo
-            scores = np.empty(cap + 1, np.float64)
-            routes = np.empty(cap + 1, np.int64)
-            route_ids = np.empty(cap + 1, np.int32)
-        _relax_chunk(data, lo, hi, base, check, value, logp, -1.0, np.uint64(0), scores, routes,
-                     route_ids)
-        written += _emit_path(routes, route_ids, hi - lo, 0, ids_out, no_ends, written)
+            scores, routes, route_cells = _scratch(cap)
+        _relax_chunk(data, lo, hi, cells, -1.0, np.uint64(0), scores, routes, route_cells)
+        written += _emit_path(routes, route_cells, value, hi - lo, 0, ids_out, no_ends, written)
         lo = hi
     return written

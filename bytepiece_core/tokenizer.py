@@ -175,7 +175,7 @@ class Tokenizer:
 
     def _encode_one(self, text: Any, alpha: Any, seed: SeedLike) -> np.ndarray:
         data = _check_text(text)
-        if alpha == -1 and type(alpha) is int:  # the default: skip the checks below
+        if alpha == -1 and type(alpha) is int:  # the default: no checks, no seed
             return self._vocab.encode_bytes(data)
         a = _check_alpha(alpha)
         s = int(self._seeds(1, seed)[0]) if a >= 0 else 0
@@ -184,7 +184,7 @@ class Tokenizer:
     def _segment_one(self, text: Any, alpha: Any, seed: SeedLike) -> tuple[bytes, Segmentation]:
         data = _check_text(text)
         a = _check_alpha(alpha)
-        flat = (np.frombuffer(data, np.uint8), np.array([0, len(data)], np.int64))
+        flat = (data, np.array([0, len(data)], np.int64))
         seeds = self._seeds(1, seed) if a >= 0 else None
         return data, self._vocab.segment(flat, newline_chunks=True, alpha=a, seeds=seeds)
 

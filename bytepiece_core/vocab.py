@@ -13,6 +13,8 @@ from ._kernels_trie import _build_double_array, _build_plain_trie
 __all__ = ["Vocab", "Segmentation"]
 
 N_SPECIAL = 3
+ALL_BYTES = frozenset(bytes([b]) for b in range(256))
+CELL_DTYPE = np.dtype([("base", np.int32), ("check", np.int32), ("logp", np.float64)])
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,9 @@ class Vocab:
     pieces : tuple of bytes, indexed by id; ids 0..2 (the special tokens) hold ``b""``
     counts : float64[n_ids]  count of each piece (0 for the special tokens)
     logp   : float64[n_ids]  ``log count - log total`` (``-inf`` for the special tokens)
-    base, check, value : int32 arrays of the double-array trie (see ``_kernels_trie``)
+    cells  : CELL_DTYPE[n_cells]  the double-array trie with each cell's score (see
+             ``_kernels_segment``)
+    value  : int32[n_cells]  piece id ending at each trie cell, -1 where none ends
 
     >>> v = Vocab.from_pieces([bytes([b]) for b in range(256)] + [b"ab"], [1] * 256 + [3])
     >>> [v.pieces[i] for i in v.segment([b"abc"]).ids]
@@ -50,8 +54,7 @@ class Vocab:
     pieces: tuple[bytes, ...]
     counts: np.ndarray
     logp: np.ndarray
-    base: np.ndarray
-    check: np.ndarray
+    cells: np.ndarray
     value: np.ndarray
 
     @classmethod
@@ -62,6 +65,10 @@ class Vocab:
         NumPy's ``log`` (which can differ from libm's in the last bit; the reference uses it).
         """
         n = len(pieces)
+        if len(set(pieces)) != n:
+            raise ValueError("pieces must be distinct")
+        if not ALL_BYTES <= set(pieces):
+            raise ValueError("the vocabulary must hold all 256 single bytes")
         lengths = np.fromiter((len(p) for p in pieces), np.int64, n)
         offsets = np.zeros(n + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -74,9 +81,13 @@ class Vocab:
         count_arr[N_SPECIAL:] = counts
         logp = np.full(n + N_SPECIAL, -np.inf)
         logp[N_SPECIAL:] = np.log(count_arr[N_SPECIAL:]) - np.log(sum(counts))
-        for arr in (count_arr, logp, base, check, dvalue):
+        cells = np.empty(len(base), CELL_DTYPE)
+        cells["base"] = base
+        cells["check"] = check
+        cells["logp"] = np.where(dvalue >= 0, logp[np.maximum(dvalue, 0)], -np.inf)
+        for arr in (count_arr, logp, cells, dvalue):
             arr.flags.writeable = False
-        return cls((b"",) * N_SPECIAL + tuple(pieces), count_arr, logp, base, check, dvalue)
+        return cls((b"",) * N_SPECIAL + tuple(pieces), count_arr, logp, cells, dvalue)
 
     @property
     def size(self) -> int:
@@ -101,7 +112,7 @@ class Vocab:
         if isinstance(docs, tuple):
             data, doc_offsets = docs
         else:
-            data = np.frombuffer(b"".join(docs), np.uint8)
+            data = b"".join(docs)
             doc_offsets = np.zeros(len(docs) + 1, np.int64)
             np.cumsum(np.fromiter((len(d) for d in docs), np.int64, len(docs)), out=doc_offsets[1:])
         n_docs = len(doc_offsets) - 1
@@ -114,8 +125,8 @@ class Vocab:
         ends = np.empty(len(data), np.int64) if with_ends else _NO_ENDS
         doc_tokens = np.empty(n_docs + 1, np.int64)
         n = _segment(
-            data, doc_offsets, newline_chunks, self.base, self.check, self.value, self.logp,
-            float(alpha), seeds, ids, ends, doc_tokens,
+            data, doc_offsets, newline_chunks, self.cells, self.value, float(alpha), seeds,
+            ids, ends, doc_tokens,
         )
         return Segmentation(ids[:n], ends[:n] if with_ends else ends, doc_tokens)
 
@@ -123,12 +134,11 @@ class Vocab:
         """Token ids of one document with tokenization chunks: the lean path of ``encode``."""
         ids = np.empty(len(data), np.int32)
         if alpha < 0:
-            return ids[: _encode(np.frombuffer(data, np.uint8), self.base, self.check, self.value,
-                                 self.logp, ids)]
+            return ids[: _encode(data, self.cells, self.value, ids)]
         seeds = np.array([seed], np.uint64)
         n = _segment(
-            np.frombuffer(data, np.uint8), _NO_OFFSETS, True, self.base, self.check,
-            self.value, self.logp, float(alpha), seeds, ids, _NO_ENDS, _NO_OFFSETS,
+            data, _NO_OFFSETS, True, self.cells, self.value,
+            float(alpha), seeds, ids, _NO_ENDS, _NO_OFFSETS,
         )
         return ids[:n]
 
