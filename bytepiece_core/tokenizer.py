@@ -13,6 +13,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from ._normalize import normalize, to_utf8
+from .lattice import Lattice, build_lattice
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
 from .pretrained import model_path
 from .vocab import N_SPECIAL, Segmentation, Vocab
@@ -280,6 +281,28 @@ class Tokenizer:
             byte_offsets=list(zip(starts.tolist(), ends.tolist())),
             char_offsets=list(zip(char_starts.tolist(), char_ends.tolist())),
         )
+
+    def lattice(self, text: str, alpha: float = 1.0) -> Lattice:
+        """The segmentation lattice of ``text``: every vocabulary match, the best path, and
+        under ``p(seg) ∝ exp(alpha * Σ logp)`` the edge marginals, boundary probabilities,
+        entropy (bits) and the log number of segmentations. See :class:`Lattice`.
+
+        >>> from bytepiece_core.model import dump_model
+        >>> tok = Tokenizer(dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5}))
+        >>> lat = tok.lattice("ab", alpha=0)
+        >>> lat.pieces, round(lat.entropy, 6), round(math.exp(lat.log_count))
+        ([b'a', b'ab', b'b'], 1.0, 2)
+        >>> lat.marginals.round(2).tolist(), lat.boundary_prob.round(2).tolist()
+        ([0.5, 0.5, 0.5], [1.0, 0.5, 1.0])
+        """
+        a = _check_alpha(alpha)
+        if a < 0:
+            raise ValueError(
+                f"alpha must be >= 0 for a lattice (0: uniform over segmentations), got {a}"
+            )
+        data = _check_text(text)
+        seg = self._vocab.segment((data, np.array([0, len(data)], np.int64)), newline_chunks=True)
+        return build_lattice(self._vocab, data, a, seg.ends)
 
     def encode_batch(
         self,

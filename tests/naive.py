@@ -133,3 +133,48 @@ __all__ = [
     "trie_prefixes",
     "random_vocab",
 ]
+
+
+def segmentations_of_text(text: bytes, logp: dict[bytes, float]) -> list[tuple[bytes, ...]]:
+    """All segmentations of a text made of newline-run chunks (a product over its chunks)."""
+    import re
+
+    result: list[tuple[bytes, ...]] = [()]
+    for chunk in re.findall(rb"[^\n]*\n+|[^\n]+", text):
+        result = [a + b for a in result for b in segmentations(chunk, logp)]
+    return result
+
+
+def lattice_quantities(
+    text: bytes, logp: dict[bytes, float], alpha: float
+) -> dict[str, object]:
+    """Brute force over all segmentations: the distribution and what the lattice reports.
+
+    Returns ``marginals`` ({(start, end): p}), ``boundary``
+    (list of p per byte offset), ``entropy`` (bits), ``count`` and ``scores`` (each
+    segmentation's sum of logp, sorted descending).
+    """
+    segs = segmentations_of_text(text, logp)
+    weights = np.array([alpha * sum(logp[p] for p in seg) for seg in segs])
+    probs = np.exp(weights - weights.max())
+    probs /= probs.sum()
+    marginals: dict[tuple[int, int], float] = {}
+    boundary = [0.0] * (len(text) + 1)
+    for seg, p in zip(segs, probs):
+        pos = 0
+        boundary[0] += p
+        for piece in seg:
+            span = (pos, pos + len(piece))
+            marginals[span] = marginals.get(span, 0.0) + p
+            pos += len(piece)
+            boundary[pos] += p
+    if not text:
+        boundary = [1.0]
+    nz = probs[probs > 0]
+    return {
+        "marginals": marginals,
+        "boundary": boundary,
+        "entropy": float(-(nz * np.log2(nz)).sum()),
+        "count": len(segs),
+        "scores": sorted((sum(logp[p] for p in seg) for seg in segs), reverse=True),
+    }
