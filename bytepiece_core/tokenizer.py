@@ -18,7 +18,7 @@ from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_mo
 from .pretrained import model_path
 from .vocab import N_SPECIAL, Segmentation, Vocab
 
-__all__ = ["Tokenizer", "Encoding", "UnknownPieceError"]
+__all__ = ["Tokenizer", "Encoding", "TokenBatch", "UnknownPieceError"]
 
 SeedLike = int | np.random.Generator | None
 
@@ -49,6 +49,50 @@ class Encoding:
     pieces: list[bytes]
     byte_offsets: list[tuple[int, int]]
     char_offsets: list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    """Token ids of a batch of texts, flat: text ``d`` has ``ids[offsets[d]:offsets[d + 1]]``.
+
+    ids     : int32[n_tokens]
+    offsets : int64[n_texts + 1]
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, d: int) -> np.ndarray:
+        if not -len(self) <= d < len(self):
+            raise IndexError(f"text {d} out of range for a batch of {len(self)}")
+        d %= len(self)
+        return self.ids[self.offsets[d] : self.offsets[d + 1]]
+
+    def tolist(self) -> list[list[int]]:
+        """The ids as one list per text (what ``encode_batch`` returns by default)."""
+        ids, offs = self.ids.tolist(), self.offsets.tolist()
+        return [ids[offs[d] : offs[d + 1]] for d in range(len(self))]
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Segmentation], add_bos: bool, add_eos: bool) -> TokenBatch:
+        """Join the segmentations of consecutive shards, adding ``<bos>``/``<eos>`` ids."""
+        ids = np.concatenate([p.ids for p in parts]) if parts else np.zeros(0, np.int32)
+        offsets = np.zeros(1, np.int64)
+        if parts:
+            ends = [p.doc_token_offsets[1:] for p in parts]
+            shift = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+            offsets = np.concatenate([offsets] + [e + s for e, s in zip(ends, shift)])
+        step = np.arange(len(offsets), dtype=np.int64)
+        if add_bos:
+            ids = np.insert(ids, offsets[:-1], 1)
+            offsets = offsets + step
+        if add_eos:
+            ids = np.insert(ids, offsets[1:], 2)
+            offsets = offsets + step
+        return cls(ids.astype(np.int32, copy=False), offsets)
 
 
 def _check_alpha(alpha: Any) -> float:
@@ -304,6 +348,17 @@ class Tokenizer:
         seg = self._vocab.segment((data, np.array([0, len(data)], np.int64)), newline_chunks=True)
         return build_lattice(self._vocab, data, a, seg.ends)
 
+    @overload
+    def encode_batch(
+        self, texts: Sequence[str], add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
+        *, seed: SeedLike = ..., num_threads: int | None = ..., as_arrays: Literal[False] = ...,
+    ) -> list[list[int]]: ...
+    @overload
+    def encode_batch(
+        self, texts: Sequence[str], add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
+        *, seed: SeedLike = ..., num_threads: int | None = ..., as_arrays: Literal[True],
+    ) -> TokenBatch: ...
+
     def encode_batch(
         self,
         texts: Sequence[str],
@@ -313,16 +368,21 @@ class Tokenizer:
         *,
         seed: SeedLike = None,
         num_threads: int | None = None,
-    ) -> list[list[int]]:
+        as_arrays: bool = False,
+    ) -> list[list[int]] | TokenBatch:
         """Token ids of many texts, segmented on ``num_threads`` threads (default: all cores).
 
         The kernel releases the GIL, so threads run in parallel. Results do not depend on the
         number of threads, sampled ones included (each text gets its own seed from the stream).
+        Turning ids into Python lists holds the GIL; ``as_arrays=True`` returns them flat in a
+        :class:`TokenBatch` instead, which scales better with threads.
 
         >>> from bytepiece_core.model import dump_model
         >>> tok = Tokenizer(dump_model({**{bytes([b]): 1 for b in range(256)}, b"ab": 5}))
         >>> tok.encode_batch(["ab", "ba"], num_threads=2)
         [[259], [101, 100]]
+        >>> tok.encode_batch(["ab", "ba"], add_bos=True, as_arrays=True)[1].tolist()
+        [1, 101, 100]
         """
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise TypeError(
@@ -337,23 +397,32 @@ class Tokenizer:
         seeds = self._seeds(n, seed) if a >= 0 else None
         n_shards = min(n, num_threads * 4) if num_threads > 1 else min(n, 1)
         bounds = np.linspace(0, n, n_shards + 1).astype(np.int64).tolist() if n else [0]
+        vocab = self._vocab
 
-        def run(shard: int) -> list[list[int]]:
+        def run(shard: int) -> Segmentation | list[list[int]]:
             lo, hi = bounds[shard], bounds[shard + 1]
             docs = [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
             shard_seeds = None if seeds is None else seeds[lo:hi]
-            seg = self._vocab.segment(docs, newline_chunks=True, alpha=a, seeds=shard_seeds)
+            seg = vocab.segment(docs, newline_chunks=True, alpha=a, seeds=shard_seeds,
+                                with_ends=False)
+            if as_arrays:
+                return seg
             ids = seg.ids.tolist()
             offs = seg.doc_token_offsets.tolist()
-            bos, eos = [1] if add_bos else [], [2] if add_eos else []
-            return [bos + ids[offs[d] : offs[d + 1]] + eos for d in range(hi - lo)]
+            if add_bos or add_eos:
+                bos, eos = [1] if add_bos else [], [2] if add_eos else []
+                return [bos + ids[offs[d] : offs[d + 1]] + eos for d in range(hi - lo)]
+            return [ids[offs[d] : offs[d + 1]] for d in range(hi - lo)]
 
+        shards = range(len(bounds) - 1)
         if num_threads == 1 or n_shards <= 1:
-            parts = [run(s) for s in range(len(bounds) - 1)]
+            parts = [run(s) for s in shards]
         else:
             with ThreadPoolExecutor(max_workers=num_threads) as pool:
-                parts = list(pool.map(run, range(len(bounds) - 1)))
-        return [ids for part in parts for ids in part]
+                parts = list(pool.map(run, shards))
+        if not as_arrays:
+            return [ids for part in parts for ids in part]  # type: ignore[union-attr]
+        return TokenBatch.concatenate(parts, add_bos, add_eos)  # type: ignore[arg-type]
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of a sequence of ids (special tokens are skipped; broken UTF-8 is dropped).

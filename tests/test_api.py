@@ -7,6 +7,7 @@ import unicodedata
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -59,6 +60,19 @@ def test_batch_equals_single_calls() -> None:
     assert TOK.encode_batch(texts, add_bos=True, num_threads=1) == want
     assert TOK.encode_batch(texts, add_bos=True, num_threads=2) == want
     assert TOK.encode_batch([]) == []
+
+
+@pytest.mark.parametrize("bos", [False, True])
+@pytest.mark.parametrize("eos", [False, True])
+def test_batch_as_arrays_equals_lists(bos: bool, eos: bool) -> None:
+    texts = ["", "ab\n\nab", "", "天气天气", "x" * 300, ""] * 7
+    want = TOK.encode_batch(texts, bos, eos, num_threads=1)
+    for threads in (1, 2, 3):
+        batch = TOK.encode_batch(texts, bos, eos, num_threads=threads, as_arrays=True)
+        assert len(batch) == len(texts)
+        assert batch.tolist() == want
+        assert batch[-3].tolist() == want[-3]
+    assert TOK.encode_batch([], as_arrays=True).tolist() == []
 
 
 def test_newline_runs_are_chunk_ends() -> None:
