@@ -4,8 +4,17 @@
 """
 
 from .model import ModelError
-from .tokenizer import Encoding, Tokenizer, UnknownPieceError
+from .tokenizer import Encoding, TokenBatch, Tokenizer, UnknownPieceError
+from .trainer import Trainer
 
 __version__ = "0.1.0"
 
-__all__ = ["Tokenizer", "Encoding", "ModelError", "UnknownPieceError", "__version__"]
+__all__ = [
+    "Tokenizer",
+    "Trainer",
+    "Encoding",
+    "TokenBatch",
+    "ModelError",
+    "UnknownPieceError",
+    "__version__",
+]

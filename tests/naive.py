@@ -178,3 +178,22 @@ def lattice_quantities(
         "count": len(segs),
         "scores": sorted((sum(logp[p] for p in seg) for seg in segs), reverse=True),
     }
+
+
+def conditional_entropy(chunks_: list[bytes], k: int) -> float:
+    """``H_k`` in bits: entropy of a byte given the ``k`` bytes before it in its chunk.
+
+    >>> conditional_entropy([b"abab"], 1)
+    0.0
+    """
+    from collections import Counter
+
+    joint: Counter[tuple[bytes, int]] = Counter()
+    for chunk in chunks_:
+        for i in range(k, len(chunk)):
+            joint[(chunk[i - k : i], chunk[i])] += 1
+    context: Counter[bytes] = Counter()
+    for (ctx, _), c in joint.items():
+        context[ctx] += c
+    total = sum(joint.values())
+    return 0.0 - sum(c / total * math.log2(c / context[ctx]) for (ctx, _), c in joint.items())

@@ -1,0 +1,205 @@
+"""Training benchmark: bytepiece_core.Trainer against the reference bytepiece 0.6.3.
+
+Trains on a mix of the shared corpora (zh_pd199801, zh_reviews, en_kjv, code_py_stdlib, read
+line by line: about 21 MB), order 6, min_count 8, max_vocab_size 16000, and reports wall time
+and peak RSS of each run, each in a fresh subprocess (peak RSS from ``os.wait4``), plus the
+ratios to the reference. The reference is slow (minutes), so its result at 21 MB is cached in
+``benchmarks/results/`` (gitignored) together with its model, which ours must equal.
+
+    python benchmarks/bench_train.py                    # 21 MB, warm and cold cache, 2 workers
+    python benchmarks/bench_train.py --scaling          # also 5, 10 and ~100 MB
+    python benchmarks/bench_train.py --ref-python /tmp/refenv/bin/python --refresh-reference
+
+This is a measurement, not a test: it prints a table and writes ``results/bench_train.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHARED = ROOT.parent / "shared"
+RESULTS = HERE / "results"
+CORPUS_FILES = ["zh_pd199801.txt", "zh_reviews.txt", "en_kjv.txt", "code_py_stdlib.txt"]
+PARAMS = {"order": 6, "min_count": 8, "max_vocab_size": 16000}
+MB = 1_000_000
+
+
+# -- the child: one training run -------------------------------------------------------------
+
+
+class LineReader:
+    """A re-iterable over the lines of text files (``splitlines(keepends=True)`` per file)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for path in self.paths:
+            with open(path, encoding="utf-8", newline="") as handle:
+                text = handle.read()
+            yield from text.splitlines(True)
+
+
+def child(args: argparse.Namespace) -> None:
+    """Train once and print a JSON line: seconds, stage seconds, model file."""
+    params = json.loads(args.params)
+    start = time.perf_counter()
+    if args.impl == "ours":
+        sys.path.insert(0, str(ROOT))
+        from bytepiece_core import Trainer
+
+        trainer = Trainer(**params)
+        trainer.train([Path(p) for p in args.files], workers=args.workers)
+        stages = trainer.history.seconds
+    else:
+        import bytepiece
+
+        trainer = bytepiece.Trainer(**params)
+        trainer.train(LineReader(args.files), workers=args.workers)
+        stages = {}
+    seconds = time.perf_counter() - start
+    trainer.save(args.out)
+    print(json.dumps({"seconds": seconds, "stages": stages}))
+
+
+# -- the parent: corpora, subprocesses, report -----------------------------------------------
+
+
+def run_child(
+    python: str,
+    impl: str,
+    files: list[Path],
+    workers: int,
+    out: Path,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Run one training in a subprocess; returns its JSON result plus ``max_rss_mb``."""
+    cmd = [
+        python,
+        str(Path(__file__).resolve()),
+        "--child",
+        impl,
+        "--workers",
+        str(workers),
+        "--params",
+        json.dumps(PARAMS),
+        "--out",
+        str(out),
+        "--files",
+        *map(str, files),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, cwd=str(ROOT))
+    assert proc.stdout is not None
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{impl} run failed with exit code {proc.returncode}")
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    result["max_rss_mb"] = usage.ru_maxrss / 1024
+    return result
+
+
+def make_corpus(folder: Path, n_bytes: int | None) -> list[Path]:
+    """The mix of corpus files: whole (``None``), its first ``n_bytes`` (cut after a line),
+    or repeated until ``n_bytes`` when that is more than the mix."""
+    files = [SHARED / "corpora" / name for name in CORPUS_FILES]
+    if n_bytes is None:
+        return files
+    data = b"".join(f.read_bytes() for f in files)
+    if n_bytes <= len(data):
+        cut = data.rfind(b"\n", 0, n_bytes) + 1
+        out_data = data[:cut]
+    else:
+        out_data = data * -(-n_bytes // len(data))
+    path = folder / f"mix_{n_bytes // MB}MB.txt"
+    path.write_bytes(out_data)
+    return [path]
+
+
+def reference(python: str, files: list[Path], refresh: bool) -> dict:
+    """The reference's result at 21 MB (cached in results/), with its model."""
+    cache = RESULTS / "reference_21MB.json"
+    if cache.exists() and not refresh:
+        return json.loads(cache.read_text())
+    model = RESULTS / "reference_21MB.model"
+    print("running the reference (a few minutes) ...", flush=True)
+    result = run_child(python, "ref", files, 1, model)
+    result["model"] = json.loads(model.read_text())
+    cache.write_text(json.dumps(result))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--child", choices=["ours", "ref"], help=argparse.SUPPRESS)
+    parser.add_argument("--impl", help=argparse.SUPPRESS)
+    parser.add_argument("--files", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("--params", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ref-python",
+        default="/tmp/refenv/bin/python",
+        help="Python with bytepiece 0.6.3 installed",
+    )
+    parser.add_argument(
+        "--refresh-reference",
+        action="store_true",
+        help="re-run the reference instead of using its cached result",
+    )
+    parser.add_argument("--scaling", action="store_true", help="also run 5, 10 and ~100 MB")
+    args = parser.parse_args()
+    if args.child:
+        args.impl = args.child
+        child(args)
+        return
+    RESULTS.mkdir(exist_ok=True)
+    python = sys.executable
+    report: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = make_corpus(folder, None)
+        ref = reference(args.ref_python, files, args.refresh_reference)
+        report["reference 21MB"] = {k: v for k, v in ref.items() if k != "model"}
+        # Warm the cache, then measure.
+        run_child(python, "ours", make_corpus(folder, 1 * MB), 1, folder / "warm.model")
+        ours = run_child(python, "ours", files, 1, folder / "ours.model")
+        same = json.loads((folder / "ours.model").read_text()) == ref["model"]
+        ours["same_model_as_reference"] = same
+        report["ours 21MB"] = ours
+        report["ours 21MB, 2 workers"] = run_child(python, "ours", files, 2, folder / "w2.model")
+        cold_env = dict(os.environ, NUMBA_CACHE_DIR=str(folder / "numba-cold"))
+        report["ours 21MB, cold cache"] = run_child(
+            python, "ours", files, 1, folder / "cold.model", env=cold_env
+        )
+        if args.scaling:
+            for size in (5 * MB, 10 * MB, 100 * MB):
+                report[f"ours {size // MB}MB"] = run_child(
+                    python, "ours", make_corpus(folder, size), 1, folder / "s.model"
+                )
+    print(
+        f"{'run':28s} {'seconds':>9s} {'peak RSS MB':>12s} {'time ratio':>11s} {'RSS ratio':>10s}"
+    )
+    for name, r in report.items():
+        if "21MB" in name:  # ratios only against the reference on the same data
+            tr = f"{ref['seconds'] / r['seconds']:10.1f}x"
+            mr = f"{r['max_rss_mb'] / ref['max_rss_mb']:10.2f}"
+        else:
+            tr, mr = f"{'-':>11s}", f"{'-':>10s}"
+        print(f"{name:28s} {r['seconds']:9.2f} {r['max_rss_mb']:12.1f} {tr} {mr}")
+    print("ours 21MB equals the reference model:", report["ours 21MB"]["same_model_as_reference"])
+    (RESULTS / "bench_train.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Stage 1 of training: count byte n-grams and prune them into the n-gram model (ALGORITHM 2.1-2.2).
+
+Lengths are counted one at a time over the corpus (see ``_kernels_ngram`` for the apriori rule
+that keeps this exact), each pruned as soon as it is counted; a counting table is sized from a
+HyperLogLog sketch of its candidates, so it is allocated once. Logarithms are taken here with
+``np.log`` on arrays, as the reference does, never inside a kernel: NumPy's ``log`` and libm's
+differ in the last bit for a few inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._hashtable import (
+    HLL_BITS,
+    _build,
+    _entries,
+    _find_many,
+    _merge,
+    big_array,
+    capacity_for,
+    hll_estimate,
+    new_table,
+)
+from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
+from ._train_corpus import Corpus
+from ._train_jobs import run_ranges
+
+__all__ = ["NgramModel", "build_ngram_model"]
+
+# Load of the model tables (looked up many times by the Viterbi: keep probes short).
+MODEL_LOAD = 0.6
+# Load a counting table is sized for, from its estimated number of keys.
+COUNT_LOAD = 0.7
+
+Ranges = list[tuple[int, int, int]]
+
+
+@dataclass
+class NgramModel:
+    """The kept n-grams with their conditional log-probabilities (arrays of ``_kernels_ngram``).
+
+    uni, bi     : float64[256], float64[65536]  lengths 1 and 2
+    tables      : the model table of each length 3..order (uint64[cap, 2]); :meth:`flat`
+                  puts them in one array for the kernels
+    maxlen      : the longest kept n-gram at each corpus byte (packed, see ``_kernels_ngram``;
+                  :meth:`longest` unpacks it)
+    counted     : distinct n-grams counted for each length (index = length)
+    kept        : n-grams kept for each length (index 0: the empty n-gram)
+    """
+
+    order: int
+    uni: np.ndarray = field(default_factory=lambda: np.zeros(256))
+    bi: np.ndarray = field(default_factory=lambda: np.full(65536, -np.inf))
+    tables: list[np.ndarray] = field(default_factory=list)
+    maxlen: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    counted: list[int] = field(default_factory=lambda: [1])
+    kept: list[int] = field(default_factory=lambda: [1])
+
+    def longest(self, n_bytes: int) -> np.ndarray:
+        """The longest kept n-gram at each of the ``n_bytes`` corpus bytes (uint8[n_bytes])."""
+        if self.order > 15:
+            return self.maxlen[:n_bytes].copy()
+        return np.stack([self.maxlen & 15, self.maxlen >> 4], axis=1).reshape(-1)[:n_bytes]
+
+    def flat(self, release: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mtab, mval, meta)``: the tables of lengths 3.. in one array.
+
+        With ``release`` each per-length table is dropped once copied, so assembling costs
+        one table's memory at a time rather than the whole model's.
+        """
+        meta = np.zeros((self.order + 1, 2), np.int64)
+        total = 0
+        for k, table in enumerate(self.tables, start=3):
+            meta[k] = (total, table.shape[0])
+            total += table.shape[0]
+        mtab = big_array((max(total, 1), 2), np.uint64)
+        for k in range(3, 3 + len(self.tables)):
+            start, cap = meta[k]
+            mtab[start : start + cap] = self.tables[k - 3]
+            if release:  # a fresh array, not a view: a view would keep the table alive
+                self.tables[k - 3] = np.zeros((0, 2), np.uint64)
+        if release:
+            self.tables = []
+        return mtab, mtab.view(np.float64), meta
+
+
+def build_ngram_model(
+    corpus: Corpus,
+    order: int,
+    min_count: int,
+    ranges: Ranges,
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> NgramModel:
+    """Count and prune n-grams of lengths ``1..order``.
+
+    ``progress(k, n_bytes)`` is called as the pass counting length ``k`` covers ``n_bytes`` more.
+    """
+    data, offsets = corpus.data, corpus.chunk_offsets
+    model = NgramModel(order)
+    model.maxlen = maxlen_array(corpus.n_bytes, order)
+
+    def pairs(state, lo, hi):  # type: ignore[no-untyped-def]
+        _count_pairs(data, offsets, lo, hi, state[0], state[1])
+        return state
+
+    parts = run_ranges(
+        ranges,
+        lambda: (np.zeros(256, np.int64), np.zeros(65536, np.int64)),
+        pairs,
+        workers,
+        lambda nbytes: progress(1, nbytes),
+    )
+    counts1 = sum(p[0] for p in parts)
+    counts2 = sum(p[1] for p in parts)
+    # The reference completes the 256 bytes (count 1) and counts each in the empty n-gram.
+    missing = counts1 == 0
+    counts1[missing] = 1
+    total = np.float64(corpus.n_bytes + int(missing.sum()))
+    model.uni = np.log(counts1.astype(np.float64)) - np.log(total)
+    model.counted.append(int((~missing).sum()))
+    model.kept.append(256)
+    if order < 2:
+        return model
+    model.counted.append(int(np.count_nonzero(counts2)))
+    kept2 = counts2 >= min_count
+    model.kept.append(int(kept2.sum()))
+    pair_prefix = counts1[np.arange(65536) >> 8]
+    with np.errstate(divide="ignore"):
+        model.bi = np.where(
+            kept2,
+            np.log(counts2.astype(np.float64)) - np.log(pair_prefix.astype(np.float64)),
+            -np.inf,
+        )
+    bi_kept = np.flatnonzero(kept2).astype(np.uint64)
+    table2 = new_table(capacity_for(len(bi_kept), MODEL_LOAD))
+    _build(table2, bi_kept, bi_kept)
+    sketch = _raise(model, corpus, 2, table2, ranges, workers, order > 2)
+    del table2
+    prev_table, prev_counts = _NO_MODEL[0], np.zeros(0, np.int64)
+    for k in range(3, order + 1):
+        if model.kept[k - 1] == 0:
+            model.counted.append(0)
+            model.kept.append(0)
+            model.tables.append(new_table(8))
+            sketch = np.zeros(1 << HLL_BITS, np.uint8)
+            progress(k, corpus.n_bytes)  # nothing left to count: the pass is done
+            continue
+        mtab, _, meta = model.flat() if k > PACKED else _NO_MODEL
+        cap = capacity_for(hll_estimate(sketch) * 1.05 + 16, COUNT_LOAD)
+        table, n = _count_length(model, corpus, k, cap, mtab, meta, ranges, workers, progress)
+        model.counted.append(n)
+        keys, counts = _entries(table, np.uint64(min_count))
+        del table
+        if k == 3:
+            prefix = counts2[(keys >> np.uint64(8)).astype(np.int64)]
+        else:
+            prefix = _prefix_counts(keys, k, prev_table, prev_counts)
+        logp = np.log(counts.astype(np.float64)) - np.log(prefix.astype(np.float64))
+        table = new_table(capacity_for(len(keys), MODEL_LOAD))
+        slots = _build(table, keys, logp.view(np.uint64))
+        model.tables.append(table)
+        model.kept.append(len(keys))
+        prev_table = table
+        small = len(counts) == 0 or int(counts.max()) < 2**32
+        prev_counts = big_array(table.shape[0], np.uint32 if small else np.uint64)
+        prev_counts[slots] = counts
+        del keys, counts, logp, slots
+        sketch = _raise(model, corpus, k, table, ranges, workers, k < order, mtab, meta)
+    return model
+
+
+_NO_MODEL = (np.zeros((1, 2), np.uint64), None, np.zeros((1, 2), np.int64))
+
+
+def _prefix_counts(
+    keys: np.ndarray, k: int, prev_table: np.ndarray, prev_counts: np.ndarray
+) -> np.ndarray:
+    """Counts of the ``(k-1)``-prefixes of the ``k``-grams ``keys`` (``k >= 4``).
+
+    ``prev_table`` is the model table of length ``k - 1`` and ``prev_counts`` the count of the
+    n-gram in each of its slots. A packed key's prefix is the key without its last byte; a
+    chained key (``k > 8``) holds the prefix's slot itself.
+    """
+    parent = keys >> np.uint64(8)
+    slots = _find_many(prev_table, parent) if k <= PACKED else parent.astype(np.int64)
+    return prev_counts[slots]
+
+
+def _count_length(
+    model: NgramModel,
+    corpus: Corpus,
+    k: int,
+    cap: int,
+    mtab: np.ndarray,
+    meta: np.ndarray,
+    ranges: Ranges,
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> tuple[np.ndarray, int]:
+    """The counting table (``cap`` slots) of the candidate ``k``-grams and their number.
+
+    Each worker counts into its own table; the tables are merged (map-reduce).
+    """
+    data, offsets, maxlen = corpus.data, corpus.chunk_offsets, model.maxlen
+
+    def count(state, lo, hi):  # type: ignore[no-untyped-def]
+        return _count_order(data, offsets, lo, hi, maxlen, k, mtab, meta, *state)
+
+    tables = run_ranges(
+        ranges, lambda: (new_table(cap), 0), count, workers, lambda n: progress(k, n)
+    )
+    table, n = tables.pop(0)
+    while tables:
+        table, n = _merge(table, n, tables.pop(0)[0])
+    return table, int(n)
+
+
+def _raise(
+    model: NgramModel,
+    corpus: Corpus,
+    k: int,
+    kept: np.ndarray,
+    ranges: Ranges,
+    workers: int,
+    sketch_next: bool,
+    mtab: np.ndarray = _NO_MODEL[0],
+    meta: np.ndarray = _NO_MODEL[2],
+) -> np.ndarray:
+    """Raise ``maxlen`` to ``k`` where the ``k``-gram is kept (ranges are chunk-disjoint, so
+    threads never write the same byte); returns the HyperLogLog registers of the candidate
+    ``(k+1)``-grams (all zero unless ``sketch_next``)."""
+    size = 1 << HLL_BITS if sketch_next else 0
+
+    def work(registers: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        _raise_maxlen(
+            corpus.data,
+            corpus.chunk_offsets,
+            lo,
+            hi,
+            model.maxlen,
+            k,
+            mtab,
+            meta,
+            kept,
+            registers,
+        )
+        return registers
+
+    parts = run_ranges(ranges, lambda: np.zeros(size, np.uint8), work, workers, lambda n: None)
+    return np.maximum.reduce(parts) if size else np.zeros(1 << HLL_BITS, np.uint8)

@@ -1,0 +1,166 @@
+"""Stage 3 of training: prune candidate pieces into vocabularies (ALGORITHM.md 2.4).
+
+Re-splitting uses the project's unigram segmenter (:class:`~bytepiece_core.vocab.Vocab`), which
+reproduces the reference tokenizer bit for bit; pieces to re-split are passed to it as flat
+arrays, in shards of bounded size (also the unit of work of the threads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._kernels_pieces import _add_token_counts, _gather
+from ._train_jobs import run_ranges
+from ._train_pieces import PieceCounts
+from .vocab import N_SPECIAL, Vocab
+
+__all__ = ["VocabStep", "prune_pieces"]
+
+# Bytes of pieces segmented per call of the segmenter.
+_SHARD_BYTES = 1 << 21
+
+
+@dataclass(frozen=True)
+class VocabStep:
+    """The vocabulary size after one pruning step.
+
+    size     : the requested vocabulary size being cut to (None before the first cut)
+    step     : ``"candidates"`` (all pieces, the 256 bytes completed), ``"frequency"`` (after
+               dropping rare or long pieces and re-splitting them), ``"wasted"`` (one round of
+               removing wasted pieces) or ``"cut"`` (after cutting to ``size - 3`` pieces)
+    round    : the wasted-piece round (1, 2, ...; 0 for the other steps)
+    n_pieces : pieces in the vocabulary (special tokens not included)
+    """
+
+    size: int | None
+    step: str
+    round: int
+    n_pieces: int
+
+
+Record = Callable[[VocabStep], None]
+
+
+def _flat(pieces: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """``(uint8[total], int64[n + 1])``: the pieces concatenated and their offsets."""
+    offsets = np.zeros(len(pieces) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)), out=offsets[1:])
+    return np.frombuffer(b"".join(pieces), np.uint8), offsets
+
+
+def resplit(
+    pieces: list[bytes],
+    counts: np.ndarray,
+    flat: np.ndarray,
+    offsets: np.ndarray,
+    weights: np.ndarray,
+    workers: int,
+) -> np.ndarray:
+    """Counts (int64[len(pieces)]) that the strings ``flat``/``offsets`` (one per weight) add to
+    ``pieces`` when each is tokenized with the vocabulary ``pieces``/``counts`` and every token
+    gets the string's weight: the reference's ``split_pieces``.
+    """
+    n = len(offsets) - 1
+    if n == 0:
+        return np.zeros(len(pieces), np.int64)
+    vocab = Vocab.from_pieces(pieces, counts.tolist())
+    shards = []
+    lo = 0
+    while lo < n:  # shards of about _SHARD_BYTES, at least one string each
+        hi = int(np.searchsorted(offsets, offsets[lo] + _SHARD_BYTES, side="right")) - 1
+        hi = min(n, max(lo + 1, hi))
+        shards.append((lo, hi, int(offsets[hi] - offsets[lo])))
+        lo = hi
+
+    def work(out: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        base = offsets[lo]
+        seg = vocab.segment((flat[base : offsets[hi]], offsets[lo : hi + 1] - base))
+        _add_token_counts(seg.ids, seg.doc_token_offsets, weights[lo:hi], N_SPECIAL, out)
+        return out
+
+    parts = run_ranges(shards, lambda: np.zeros(len(pieces), np.int64), work, workers, _skip)
+    return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+
+
+def _skip(nbytes: int) -> None:
+    """No progress to report."""
+
+
+def remove_wasted(
+    pieces: list[bytes], counts: np.ndarray, size: int | None, workers: int, record: Record
+) -> tuple[list[bytes], np.ndarray]:
+    """Re-count the vocabulary on its own pieces until its size stops changing."""
+    rounds = 0
+    while True:
+        before = len(pieces)
+        flat, offsets = _flat(pieces)
+        new = resplit(pieces, counts, flat, offsets, counts, workers)
+        keep = new > 0
+        pieces = [p for p, k in zip(pieces, keep.tolist(), strict=True) if k]
+        counts = new[keep]
+        rounds += 1
+        record(VocabStep(size, "wasted", rounds, len(pieces)))
+        if len(pieces) == before:
+            return pieces, counts
+
+
+def prune_pieces(
+    data: np.ndarray,
+    candidates: PieceCounts,
+    sizes: Sequence[int],
+    max_piece_length: int,
+    min_count: int,
+    workers: int,
+    record: Record,
+) -> list[dict[bytes, int]]:
+    """One vocabulary ``{piece: count}`` per size of ``sizes`` (largest first), as the reference.
+
+    ``data`` is the corpus array the candidate spans point into.
+    """
+    pos, lens, counts = candidates.pos, candidates.lens, candidates.counts
+    keep = (lens == 1) | ((lens <= max_piece_length) & (counts >= min_count))
+    keep_idx = np.flatnonzero(keep)
+    drop_idx = np.flatnonzero(~keep)
+    pieces = [
+        data[p : p + n].tobytes()
+        for p, n in zip(pos[keep_idx].tolist(), lens[keep_idx].tolist(), strict=True)
+    ]
+    kept_counts = counts[keep_idx]
+    singles = {p for p in pieces if len(p) == 1}
+    missing = [bytes([b]) for b in range(256) if bytes([b]) not in singles]
+    pieces.extend(missing)
+    kept_counts = np.concatenate([kept_counts, np.ones(len(missing), np.int64)])
+    record(VocabStep(None, "candidates", 0, len(candidates) + len(missing)))
+    flat, offsets = _gather(data, pos, lens, drop_idx)
+    kept_counts = kept_counts + resplit(
+        pieces, kept_counts, flat, offsets, counts[drop_idx], workers
+    )
+    del flat, offsets
+    record(VocabStep(None, "frequency", 0, len(pieces)))
+    pieces, kept_counts = remove_wasted(pieces, kept_counts, None, workers, record)
+    results = []
+    for size in sizes:
+        if len(pieces) > size - N_SPECIAL:
+            c = kept_counts.tolist()
+            order = sorted(
+                range(len(pieces)),
+                key=lambda i: (len(pieces[i]) > 1, -c[i], -len(pieces[i]), pieces[i]),
+            )
+            top, rest = order[: size - N_SPECIAL], order[size - N_SPECIAL :]
+            dropped = [pieces[i] for i in rest]
+            weights = kept_counts[rest]
+            pieces = [pieces[i] for i in top]
+            kept_counts = kept_counts[top]
+            flat, offsets = _flat(dropped)
+            kept_counts = kept_counts + resplit(
+                pieces, kept_counts, flat, offsets, weights, workers
+            )
+            record(VocabStep(size, "cut", 0, len(pieces)))
+            pieces, kept_counts = remove_wasted(pieces, kept_counts, size, workers, record)
+        else:
+            record(VocabStep(size, "cut", 0, len(pieces)))
+        results.append(dict(zip(pieces, kept_counts.tolist(), strict=True)))
+    return results

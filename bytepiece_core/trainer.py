@@ -1,0 +1,372 @@
+"""``Trainer``: a drop-in for ``bytepiece.Trainer`` 0.6.3 over Numba kernels (ALGORITHM.md 2).
+
+Training runs three stages over a corpus read once into flat arrays: count byte n-grams order
+by order and prune them into an n-gram model; segment the corpus with that model (minimum-
+entropy Viterbi) and count the candidate pieces; prune the pieces into one vocabulary per
+requested size. The result is the reference's, piece for piece and count for count.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._train_corpus import Corpus, TrainingTexts, read_corpus
+from ._train_jobs import chunk_ranges
+from ._train_ngrams import build_ngram_model
+from ._train_pieces import PieceCounts, count_pieces
+from ._train_prune import VocabStep, prune_pieces
+from .model import dump_model, write_model
+from .tokenizer import Tokenizer
+from .vocab import N_SPECIAL
+
+__all__ = ["HeapsPoint", "NgramStep", "TrainEvent", "TrainHistory", "Trainer", "VocabStep"]
+
+# Ranges of chunks a pass is cut into (progress resolution and unit of work of the threads).
+_RANGES_PER_PASS = 64
+# Smallest vocabulary: the 256 bytes and the 3 special tokens.
+MIN_VOCAB_SIZE = 256 + N_SPECIAL
+# Longest n-gram order (the Viterbi's states are stored in a byte).
+MAX_ORDER = 255
+
+STAGES = ("read", "count_ngrams", "count_pieces", "prune_pieces", "done")
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    """A progress report of :meth:`Trainer.train`, handed to its ``callback``.
+
+    stage      : one of ``read``, ``count_ngrams``, ``count_pieces``, ``prune_pieces``, ``done``
+    done       : units done in this stage (documents for ``read``, bytes for the counting
+                 passes, pruning steps for ``prune_pieces``)
+    total      : units of the stage when known, else None
+    bytes_read : corpus bytes read so far (after normalization)
+    message    : a short human-readable detail (e.g. the n-gram length being counted)
+    """
+
+    stage: str
+    done: int
+    total: int | None
+    bytes_read: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class NgramStep:
+    """n-grams of one length: how many distinct ones were counted and how many were kept."""
+
+    length: int
+    counted: int
+    kept: int
+
+
+@dataclass(frozen=True)
+class HeapsPoint:
+    """Distinct candidate pieces found in the first ``bytes_read`` bytes of the corpus."""
+
+    bytes_read: int
+    distinct_pieces: int
+
+
+@dataclass
+class TrainHistory:
+    """What a training run found, for plots (filled by :meth:`Trainer.train`).
+
+    ngrams     : per n-gram length 1..order, distinct n-grams counted and kept
+    candidates : distinct candidate pieces produced by the n-gram Viterbi
+    vocab      : vocabulary size after each pruning step and wasted-piece round, per size
+    heaps      : distinct candidate pieces against corpus bytes read (about 200 points)
+    seconds    : wall time of each stage
+    n_docs, n_bytes, n_chunks : the corpus read
+    """
+
+    ngrams: list[NgramStep] = field(default_factory=list)
+    candidates: int = 0
+    vocab: list[VocabStep] = field(default_factory=list)
+    heaps: list[HeapsPoint] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    n_docs: int = 0
+    n_bytes: int = 0
+    n_chunks: int = 0
+
+
+def _check_int(name: str, value: Any, minimum: int, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}: {hint}")
+    return int(value)
+
+
+def _check_sizes(max_vocab_size: Any) -> list[int]:
+    hint = f"a vocabulary holds the 256 bytes and 3 special tokens, so use >= {MIN_VOCAB_SIZE}"
+    if isinstance(max_vocab_size, (list, tuple)):
+        if not max_vocab_size:
+            raise ValueError("max_vocab_size is an empty list: give at least one size")
+        sizes = [_check_int("max_vocab_size", s, MIN_VOCAB_SIZE, hint) for s in max_vocab_size]
+        dups = sorted({s for s in sizes if sizes.count(s) > 1})
+        if dups:
+            raise ValueError(f"max_vocab_size lists {dups} more than once: give each size once")
+        return sorted(sizes, reverse=True)
+    return [_check_int("max_vocab_size", max_vocab_size, MIN_VOCAB_SIZE, hint)]
+
+
+class Trainer:
+    """Train BytePiece vocabularies: minimum-entropy word discovery with a byte n-gram model.
+
+    Parameters
+    ----------
+    order
+        n-gram order of the byte language model (1..255).
+    max_vocab_size
+        Vocabulary size (special tokens included), or a list of sizes: one model per size,
+        all from one run. At least 259 (the 256 bytes and 3 special tokens).
+    max_piece_length
+        Longest piece, in bytes.
+    min_count
+        Least count of a kept n-gram (length >= 2) and of a kept piece.
+    isolate_digits
+        Make every decimal digit a chunk of its own (no piece holds a digit and more).
+    ensure_unicode
+        Never start a piece on a UTF-8 continuation byte.
+
+    Attributes
+    ----------
+    max_vocab_size : list of int, the requested sizes, largest first (as the reference)
+    pieces : list of dict, one ``{piece bytes: count}`` per size, largest size first
+    history : TrainHistory, what the last :meth:`train` found (for plots)
+
+    Examples
+    --------
+    >>> trainer = Trainer(order=4, max_vocab_size=300, min_count=2)
+    >>> trainer.train(["the cat sat on the mat\\n"] * 20)
+    >>> tok = trainer.tokenizer()
+    >>> tok.decode(tok.encode("the cat"))
+    'the cat'
+    """
+
+    def __init__(
+        self,
+        order: int = 6,
+        max_vocab_size: int | list[int] = 10000,
+        max_piece_length: int = 36,
+        min_count: int = 2,
+        isolate_digits: bool = False,
+        ensure_unicode: bool = True,
+    ) -> None:
+        self.order = _check_int("order", order, 1, "the n-gram model needs at least bytes")
+        if self.order > MAX_ORDER:
+            raise ValueError(f"order must be at most {MAX_ORDER}, got {order}")
+        self.max_vocab_size = _check_sizes(max_vocab_size)
+        self.max_piece_length = _check_int(
+            "max_piece_length", max_piece_length, 1, "pieces are at least one byte long"
+        )
+        self.min_count = _check_int("min_count", min_count, 1, "use 1 to keep every n-gram")
+        for name, flag in (("isolate_digits", isolate_digits), ("ensure_unicode", ensure_unicode)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, not {flag!r}")
+        self.isolate_digits = bool(isolate_digits)
+        self.ensure_unicode = bool(ensure_unicode)
+        self.pieces: list[dict[bytes, int]] = []
+        self.history = TrainHistory()
+
+    def __repr__(self) -> str:
+        sizes = self.max_vocab_size if len(self.max_vocab_size) > 1 else self.max_vocab_size[0]
+        return (
+            f"Trainer(order={self.order}, max_vocab_size={sizes}, "
+            f"max_piece_length={self.max_piece_length}, min_count={self.min_count}, "
+            f"isolate_digits={self.isolate_digits}, ensure_unicode={self.ensure_unicode})"
+        )
+
+    # -- training ------------------------------------------------------------------------
+
+    def train(
+        self,
+        texts: TrainingTexts,
+        workers: int = 1,
+        batch_size: int = 1000,
+        callback: Callable[[TrainEvent], None] | None = None,
+    ) -> None:
+        """Train on ``texts`` and keep one vocabulary per requested size in :attr:`pieces`.
+
+        Parameters
+        ----------
+        texts
+            Documents: an iterable of str (read once, so a generator works), or a path (str or
+            ``os.PathLike``) to a UTF-8 text file, or a list of ``os.PathLike`` paths; a file
+            holds one document per line, split as ``text.splitlines(keepends=True)``.
+        workers
+            Threads for the counting passes and re-splitting; the result does not depend on it.
+        batch_size
+            Documents read between two progress events of the ``read`` stage.
+        callback
+            Called with a :class:`TrainEvent` as training progresses. An exception it raises
+            (e.g. ``KeyboardInterrupt``) stops training and leaves the trainer as it was.
+
+        Raises
+        ------
+        TypeError
+            A document is not a str (the message names its index).
+        ValueError
+            The corpus is empty, or a file is not UTF-8 (the message names file and line).
+
+        Examples
+        --------
+        >>> trainer = Trainer(order=3, max_vocab_size=[270, 260], min_count=3)
+        >>> trainer.train(["abcabcabc abc\\n", "abc abc\\n"])
+        >>> [len(p) for p in trainer.pieces]
+        [257, 257]
+        """
+        workers = _check_int("workers", workers, 1, "use workers=1 for a single thread")
+        batch_size = _check_int("batch_size", batch_size, 1, "use e.g. batch_size=1000")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        emit = callback if callback is not None else (lambda event: None)
+        history = TrainHistory()
+        clock = [time.perf_counter()]
+
+        def lap(stage: str) -> None:
+            now = time.perf_counter()
+            history.seconds[stage] = now - clock[0]
+            clock[0] = now
+
+        corpus = read_corpus(
+            texts,
+            self.isolate_digits,
+            batch_size,
+            lambda docs, nbytes: emit(TrainEvent("read", docs, None, nbytes)),
+        )
+        history.n_docs, history.n_bytes = corpus.n_docs, corpus.n_bytes
+        history.n_chunks = corpus.n_chunks
+        if corpus.n_bytes == 0:
+            raise ValueError(
+                f"nothing to train on: the {corpus.n_docs} documents given hold no text; "
+                "pass at least one non-empty document"
+            )
+        lap("read")
+        candidates = self._candidates(corpus, workers, emit, history, lap)
+        pieces = self._prune(corpus, candidates, workers, emit, history)
+        lap("prune_pieces")
+        self.pieces = pieces
+        self.history = history
+        emit(TrainEvent("done", 1, 1, corpus.n_bytes))
+
+    def _candidates(
+        self,
+        corpus: Corpus,
+        workers: int,
+        emit: Callable[[TrainEvent], None],
+        history: TrainHistory,
+        lap: Callable[[str], None],
+    ) -> PieceCounts:
+        """Stages ``count_ngrams`` and ``count_pieces``: the candidate pieces of the corpus."""
+        n = corpus.n_bytes
+        ranges = chunk_ranges(corpus.chunk_offsets, _RANGES_PER_PASS)
+        passes = max(1, self.order - 1)  # lengths 1 and 2 share a pass
+        done = [0]
+
+        def ngram_progress(k: int, nbytes: int) -> None:
+            done[0] += nbytes
+            emit(TrainEvent("count_ngrams", done[0], passes * n, n, f"length {k}"))
+
+        model = build_ngram_model(
+            corpus, self.order, self.min_count, ranges, workers, ngram_progress
+        )
+        history.ngrams = [
+            NgramStep(k, model.counted[k], model.kept[k]) for k in range(1, self.order + 1)
+        ]
+        lap("count_ngrams")
+        done[0] = 0
+
+        def piece_progress(nbytes: int) -> None:
+            done[0] += nbytes
+            emit(TrainEvent("count_pieces", done[0], n, n))
+
+        candidates = count_pieces(
+            corpus, model, self.ensure_unicode, ranges, workers, piece_progress
+        )
+        history.candidates = len(candidates)
+        xs, ys = candidates.heaps_curve(n)
+        history.heaps = [HeapsPoint(x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
+        lap("count_pieces")
+        return candidates
+
+    def _prune(
+        self,
+        corpus: Corpus,
+        candidates: PieceCounts,
+        workers: int,
+        emit: Callable[[TrainEvent], None],
+        history: TrainHistory,
+    ) -> list[dict[bytes, int]]:
+        """Stage ``prune_pieces``: one vocabulary per requested size."""
+
+        def record(step: VocabStep) -> None:
+            history.vocab.append(step)
+            detail = "" if step.size is None else f" (size {step.size})"
+            message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
+            emit(TrainEvent("prune_pieces", len(history.vocab), None, corpus.n_bytes, message))
+
+        return prune_pieces(
+            corpus.data,
+            candidates,
+            self.max_vocab_size,
+            self.max_piece_length,
+            self.min_count,
+            workers,
+            record,
+        )
+
+    # -- results -------------------------------------------------------------------------
+
+    def _check_trained(self) -> None:
+        if not self.pieces:
+            raise RuntimeError("this Trainer has not been trained yet: call train(texts) first")
+
+    def _index(self, size: int | None) -> int:
+        self._check_trained()
+        if size is None:
+            return 0
+        if size not in self.max_vocab_size:
+            raise ValueError(
+                f"size {size!r} was not trained; the trained sizes are {self.max_vocab_size}"
+            )
+        return self.max_vocab_size.index(size)
+
+    def dump(self, pieces: dict[bytes, int]) -> dict[str, list[Any]]:
+        """The model dictionary of ``{piece: count}`` (the reference's ``Trainer.dump``)."""
+        return dump_model(pieces)
+
+    @property
+    def models(self) -> list[dict[str, list[Any]]]:
+        """One model dictionary ``{base64 piece: [id, text, count]}`` per size, largest first."""
+        self._check_trained()
+        return [dump_model(p) for p in self.pieces]
+
+    def model(self, size: int | None = None) -> dict[str, list[Any]]:
+        """The model dictionary of one trained size (default: the largest)."""
+        return dump_model(self.pieces[self._index(size)])
+
+    def tokenizer(self, size: int | None = None) -> Tokenizer:
+        """A :class:`~bytepiece_core.Tokenizer` for one trained size (default: the largest)."""
+        return Tokenizer(self.model(size))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model(s) as the reference does, each file atomically.
+
+        One size writes ``path``; several write ``path.<size>`` for each (largest first).
+        """
+        self._check_trained()
+        target = os.fspath(path)
+        if len(self.pieces) == 1:
+            paths = [target]
+        else:
+            paths = [f"{target}.{size}" for size in self.max_vocab_size]
+        for pieces, out in zip(self.pieces, paths, strict=True):
+            write_model(dump_model(pieces), out)

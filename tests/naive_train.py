@@ -1,0 +1,250 @@
+"""Slow, obvious versions of the trainer's kernels: the reference's algorithm in plain Python.
+
+Each function is one step of ``bytepiece.Trainer`` 0.6.3 (ALGORITHM.md section 2), written
+with dicts and the reference's own NumPy Viterbi, so the fast engine can be checked against
+it on small corpora. Nothing here is fast; everything here is meant to be read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+import numpy as np
+
+
+def training_chunks(docs: list[str], isolate_digits: bool = False) -> list[bytes]:
+    """NFC, then the reference's training chunks (lines capped at 10,000 characters), as bytes.
+
+    >>> training_chunks(["ab\\n\\ncd", "x1y"], isolate_digits=True)
+    [b'ab\\n\\n', b'cd', b'x', b'1', b'y']
+    """
+    if isolate_digits:
+        regex = r"\d|[^\n\d]{,10000}\n{1,100}|[^\n\d]{1,10000}"
+    else:
+        regex = r".{,10000}\n{1,100}|.{1,10000}"
+    out = []
+    for doc in docs:
+        out.extend(t.encode() for t in re.findall(regex, unicodedata.normalize("NFC", doc)))
+    return out
+
+
+def count_ngrams(chunks: list[bytes], order: int) -> list[dict[bytes, int]]:
+    """``counts[k][s]`` = occurrences of the ``k``-byte string ``s`` inside one chunk.
+
+    >>> count_ngrams([b"aba"], 2)
+    [{b'': 3}, {b'a': 2, b'b': 1}, {b'ab': 1, b'ba': 1}]
+    """
+    counts: list[dict[bytes, int]] = [{} for _ in range(order + 1)]
+    for chunk in chunks:
+        for i in range(len(chunk)):
+            for k in range(order + 1):
+                if i + k <= len(chunk):
+                    s = chunk[i : i + k]
+                    counts[k][s] = counts[k].get(s, 0) + 1
+    return counts
+
+
+def prune_ngrams(counts: list[dict[bytes, int]], min_count: int) -> list[dict[bytes, float]]:
+    """Conditional log-probabilities ``log c(s) - log c(s[:-1])`` of the kept n-grams.
+
+    The 256 bytes are completed with count 1 (each also adds 1 to the empty n-gram's count);
+    n-grams of length >= 2 with count < ``min_count`` are dropped.
+
+    >>> logp = prune_ngrams(count_ngrams([b"aab"], 2), min_count=1)
+    >>> round(float(logp[2][b"aa"]), 4), len(logp[1])
+    (-0.6931, 256)
+    """
+    counts = [dict(c) for c in counts]
+    for b in range(256):
+        if bytes([b]) not in counts[1]:
+            counts[1][bytes([b])] = 1
+            counts[0][b""] = counts[0].get(b"", 0) + 1
+    logs = [
+        {s: np.log(c) for s, c in level.items() if k <= 1 or c >= min_count}
+        for k, level in enumerate(counts)
+    ]
+    return [logs[0]] + [
+        {s: v - logs[k - 1][s[:-1]] for s, v in logs[k].items()} for k in range(1, len(logs))
+    ]
+
+
+def ngram_emissions(
+    chunk: bytes, logp: list[dict[bytes, float]], order: int, ensure_unicode: bool = True
+) -> np.ndarray:
+    """``nodes[i, j] = logp(chunk[i-j:i+1])`` (``-inf`` if pruned); with ``ensure_unicode``
+    state 0 is impossible on UTF-8 continuation bytes.
+
+    >>> logp = prune_ngrams(count_ngrams([b"ab"] * 3, 2), min_count=2)
+    >>> ngram_emissions(b"ab", logp, 2)[1].round(3).tolist()
+    [-4.462, 0.0]
+    """
+    nodes = np.full((len(chunk), order), -np.inf)
+    for j in range(order):
+        for i in range(j, len(chunk)):
+            nodes[i, j] = logp[j + 1].get(chunk[i - j : i + 1], -np.inf)
+    if ensure_unicode:
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        nodes[(arr >= 128) & (arr < 192), 0] -= np.inf
+    return nodes
+
+
+def best_states(nodes: np.ndarray) -> np.ndarray:
+    """The reference's Viterbi over emissions ``nodes`` (float64[n, order]): the state of each
+    byte on the best path (state ``j``: ``j`` bytes of the current word before this one).
+
+    >>> best_states(np.array([[-1.0, -np.inf], [-5.0, -1.0], [-1.0, -9.0]])).tolist()
+    [0, 1, 0]
+    """
+    nodes = nodes.copy()
+    order = nodes.shape[1]
+    trans = np.full((order, order), -np.inf)
+    for i in range(order):
+        trans[i, 0] = 0
+        trans[i, min(i + 1, order - 1)] = 0
+    routes = np.zeros((len(nodes) - 1, order), dtype="int32")
+    for i in range(1, len(nodes)):
+        scores = nodes[i - 1][:, None] + trans + nodes[i]
+        routes[i - 1] = scores.argmax(0)
+        nodes[i] = scores.max(0)
+    path = [nodes[-1].argmax()]
+    for i in range(1, len(nodes)):
+        path.append(routes[-i][path[-1]])
+    return np.array(path[::-1])
+
+
+def ngram_viterbi(
+    chunk: bytes, logp: list[dict[bytes, float]], order: int, ensure_unicode: bool = True
+) -> list[bytes]:
+    """The reference's ``Trainer._tokenize``: cut ``chunk`` where the n-gram model restarts.
+
+    >>> logp = prune_ngrams(count_ngrams([b"abab"] * 3, 2), min_count=2)
+    >>> ngram_viterbi(b"abab", logp, 2)
+    [b'abab']
+    """
+    states = best_states(ngram_emissions(chunk, logp, order, ensure_unicode))
+    starts = np.append(np.where(states == 0)[0], len(chunk))
+    return [chunk[s:e] for s, e in itertools.pairwise(starts)]
+
+
+def count_pieces(
+    chunks: list[bytes], logp: list[dict[bytes, float]], order: int, ensure_unicode: bool = True
+) -> dict[bytes, int]:
+    """How often each piece of the n-gram Viterbi appears over the chunks.
+
+    >>> logp = prune_ngrams(count_ngrams([b"abab"] * 3, 2), min_count=2)
+    >>> count_pieces([b"abab"] * 3, logp, 2)
+    {b'abab': 3}
+    """
+    pieces: dict[bytes, int] = {}
+    for chunk in chunks:
+        for p in ngram_viterbi(chunk, logp, order, ensure_unicode):
+            pieces[p] = pieces.get(p, 0) + 1
+    return pieces
+
+
+def unigram_tokenize(text: bytes, counts: dict[bytes, int]) -> list[bytes]:
+    """The reference tokenizer's Viterbi on one string: best sum of ``log c - log total``;
+    matches are relaxed by end, longest first, and only a strictly better score wins.
+
+    >>> unigram_tokenize(b"abc", {b"a": 1, b"b": 1, b"c": 1, b"ab": 1})
+    [b'ab', b'c']
+    """
+    log_total = np.log(sum(counts.values()))
+    longest = max(map(len, counts))
+    scores = [0.0] + [-np.inf] * len(text)
+    routes = list(range(len(text) + 1))
+    for e in range(1, len(text) + 1):
+        for s in range(max(0, e - longest), e):
+            piece = text[s:e]
+            if piece in counts:
+                score = scores[s] + (np.log(counts[piece]) - log_total)
+                if score > scores[e]:
+                    scores[e], routes[e] = score, s
+    tokens, e = [], len(text)
+    while e > 0:
+        tokens.append(text[routes[e] : e])
+        e = routes[e]
+    return tokens[::-1]
+
+
+def split_pieces(keep: dict[bytes, int], drop: dict[bytes, int]) -> dict[bytes, int]:
+    """Tokenize every dropped piece with ``keep`` and add its count to each of its tokens.
+
+    >>> split_pieces({b"a": 1, b"b": 1}, {b"ab": 5})
+    {b'a': 5, b'b': 5}
+    """
+    out: dict[bytes, int] = {}
+    for piece, count in drop.items():
+        for token in unigram_tokenize(piece, keep):
+            out[token] = out.get(token, 0) + count
+    return out
+
+
+def remove_wasted(pieces: dict[bytes, int]) -> dict[bytes, int]:
+    """Re-count the vocabulary on its own pieces until its size stops changing.
+
+    >>> remove_wasted({**{bytes([b]): 1 for b in range(256)}, b"ab": 1, b"abc": 50})[b"abc"]
+    50
+    """
+    while True:
+        before = len(pieces)
+        pieces = split_pieces(pieces, pieces)
+        if len(pieces) == before:
+            return pieces
+
+
+def prune_pieces(
+    pieces: dict[bytes, int], sizes: list[int], max_piece_length: int, min_count: int
+) -> list[dict[bytes, int]]:
+    """The reference's ``prune_pieces``: one vocabulary per size in ``sizes`` (largest first).
+
+    >>> vocab = prune_pieces({b"ab": 3, b"x": 1}, [300], 36, 2)[0]
+    >>> len(vocab), vocab[b"ab"]
+    (257, 3)
+    """
+    pieces = dict(pieces)
+    for b in range(256):
+        pieces.setdefault(bytes([b]), 1)
+    keep = {
+        p: c
+        for p, c in pieces.items()
+        if len(p) == 1 or (len(p) <= max_piece_length and c >= min_count)
+    }
+    drop = {p: c for p, c in pieces.items() if p not in keep}
+    for p, c in split_pieces(keep, drop).items():
+        keep[p] += c
+    keep = remove_wasted(keep)
+    results = []
+    for size in sorted(sizes, reverse=True):
+        if len(keep) > size - 3:
+            ranked = sorted(keep.items(), key=lambda t: (len(t[0]) > 1, -t[1], -len(t[0]), t[0]))
+            keep = dict(ranked[: size - 3])
+            for p, c in split_pieces(keep, dict(ranked[size - 3 :])).items():
+                keep[p] += c
+            keep = remove_wasted(keep)
+        results.append(keep)
+    return results
+
+
+def train(
+    docs: list[str],
+    order: int = 6,
+    max_vocab_size: int | list[int] = 10000,
+    max_piece_length: int = 36,
+    min_count: int = 2,
+    isolate_digits: bool = False,
+    ensure_unicode: bool = True,
+) -> list[dict[bytes, int]]:
+    """The whole reference training: ``bytepiece.Trainer(...).train(docs).pieces``.
+
+    >>> vocab = train(["abab\\n"] * 5, order=2, max_vocab_size=300)[0]
+    >>> sorted(p for p in vocab if len(p) > 1)
+    [b'abab\\n']
+    """
+    sizes = max_vocab_size if isinstance(max_vocab_size, list) else [max_vocab_size]
+    chunks = training_chunks(docs, isolate_digits)
+    logp = prune_ngrams(count_ngrams(chunks, order), min_count)
+    pieces = count_pieces(chunks, logp, order, ensure_unicode)
+    return prune_pieces(pieces, sizes, max_piece_length, min_count)

@@ -1,0 +1,84 @@
+"""Corpus analysis: the n-gram entropy curve against plain counting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import naive
+from bytepiece_core.analysis import ngram_entropy
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_entropy_curve_matches_naive(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    docs = ["".join(rng.choice(list("ab天气\n"), size=int(rng.integers(0, 40))).tolist())
+            for _ in range(30)]
+    curve = ngram_entropy(docs, order=5)
+    chunks = [c for d in docs for c in naive.chunks(d)]
+    for k in range(6):
+        assert curve.entropy[k] == pytest.approx(naive.conditional_entropy(chunks, k), abs=1e-12)
+        assert curve.positions[k] == sum(max(0, len(c) - k) for c in chunks)
+
+
+def test_entropy_curve_hand_worked() -> None:
+    # "aab" repeated: H_0 = H(2/3, 1/3); after "a" the next byte is a or b (1/2 each)
+    curve = ngram_entropy(["aab" * 50], order=2)
+    h0 = -(2 / 3 * np.log2(2 / 3) + 1 / 3 * np.log2(1 / 3))
+    assert curve.entropy[0] == pytest.approx(h0, abs=1e-3)
+    assert curve.entropy[2] == pytest.approx(0.0)
+    assert list(curve.columns) == ["order", "entropy", "positions", "contexts", "ngrams"]
+
+
+def test_entropy_bad_input() -> None:
+    with pytest.raises(ValueError, match="order must be a non-negative integer"):
+        ngram_entropy(["abc"], order=-1)
+    with pytest.raises(ValueError, match="hold no text"):
+        ngram_entropy(["", ""])
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        ngram_entropy(["a", 3])
+
+
+DOCS = [f"{a} {b} {c}\n" for a in ("the", "a", "one", "some") for b in ("cat", "dog", "bird")
+        for c in ("sat", "ran", "slept")] * 4
+HELD = ["the bird ran\n", "one dog slept\n", "a new cat\n"]
+
+
+def test_sweep_equals_one_training_and_evaluate() -> None:
+    from bytepiece_core import Trainer
+    from bytepiece_core.analysis import vocab_sweep
+    from bytepiece_core.metrics import evaluate
+
+    sizes = [300, 262, 280]
+    sweep = vocab_sweep(DOCS, sizes, heldout=HELD, order=4, min_count=2)
+    trainer = Trainer(order=4, max_vocab_size=sizes, min_count=2)
+    trainer.train(DOCS)
+    assert sweep.table["size"].tolist() == sorted(sizes)
+    for _, row in sweep.table.iterrows():
+        size = int(row["size"])
+        tok = trainer.tokenizer(size)
+        assert sweep.tokenizers[size].to_dict() == tok.to_dict()
+        assert row["vocab_size"] == tok.vocab_size
+        train, held = evaluate(tok, DOCS), evaluate(tok, HELD)
+        assert row["train_bits_per_byte"] == pytest.approx(train.bits_per_byte)
+        assert row["heldout_bytes_per_token"] == pytest.approx(held.bytes_per_token)
+        pieces = tok.vocab.pieces[3:]
+        counts = tok.vocab.counts[3:]
+        vocab_bits = sum(8 * len(p) + 2 * np.floor(np.log2(c)) + 1 for p, c in zip(pieces, counts))
+        assert row["vocab_bits"] == pytest.approx(vocab_bits)
+        assert row["description_bits"] == pytest.approx(row["corpus_bits"] + vocab_bits)
+        assert row["corpus_bits"] == pytest.approx(train.bits_per_byte * train.n_bytes)
+        lengths = sweep.piece_lengths[sweep.piece_lengths["size"] == size]
+        assert lengths["pieces"].sum() == len(pieces)
+    assert sweep.best_size() in sizes
+
+
+def test_sweep_without_heldout_and_bad_options() -> None:
+    from bytepiece_core.analysis import vocab_sweep
+
+    sweep = vocab_sweep(DOCS, [262], order=3)
+    assert np.isnan(sweep.table["heldout_bits_per_byte"][0])
+    with pytest.raises(TypeError, match="sizes"):
+        vocab_sweep(DOCS, [262], max_vocab_size=300)
+    with pytest.raises(ValueError, match="max_vocab_size"):
+        vocab_sweep(DOCS, [100])
