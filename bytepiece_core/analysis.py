@@ -5,13 +5,20 @@ the n-gram-model segmentation of a sentence, and vocabulary-size sweeps (ALGORIT
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._hashtable import _build, capacity_for, new_table
 from ._kernels_entropy import _number_pairs
-from ._train_corpus import TrainingTexts, documents, read_corpus
+from ._kernels_ngram import maxlen_array
+from ._kernels_pieces import _emissions, _viterbi_bits
+from ._train_corpus import Corpus, TrainingTexts, documents, read_corpus
+from ._train_jobs import chunk_ranges
+from ._train_ngrams import NgramModel as _TrainNgramModel
+from ._train_ngrams import _raise, build_ngram_model
 from .metrics import evaluate
 from .tokenizer import Tokenizer
 from .trainer import TrainEvent, Trainer
@@ -19,7 +26,16 @@ from .trainer import TrainEvent, Trainer
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["ngram_entropy", "conditional_entropies", "vocab_sweep", "Sweep"]
+__all__ = [
+    "ngram_entropy",
+    "conditional_entropies",
+    "ngram_model",
+    "NgramModel",
+    "vocab_sweep",
+    "Sweep",
+]
+
+LN2 = math.log(2.0)
 
 
 def conditional_entropies(data: np.ndarray, chunk_offsets: np.ndarray, order: int) -> list[dict]:
@@ -162,3 +178,126 @@ def vocab_sweep(
         lengths += [{"size": size, "n_bytes": k, "pieces": int(c)}
                     for k, c in enumerate(hist) if c]
     return Sweep(pd.DataFrame(rows), pd.DataFrame(lengths), tokenizers, trainer)
+
+
+class NgramModel:
+    """The trainer's byte n-gram model (its stage 1) over a corpus, applied to new text.
+
+    Built by :func:`ngram_model`. ``logp`` of an n-gram is the trainer's
+    ``log count(s) - log count(s[:-1])`` for n-grams kept by ``min_count``.
+    """
+
+    def __init__(self, model: _TrainNgramModel, ensure_unicode: bool, isolate_digits: bool) -> None:
+        self._model = model
+        self._model.maxlen = np.zeros(0, np.uint8)  # the training corpus's: not needed here
+        self._flat = model.flat()
+        keys = np.flatnonzero(model.bi > -np.inf).astype(np.uint64)
+        self._table2 = new_table(capacity_for(len(keys), 0.6))
+        _build(self._table2, keys, keys)
+        self.order = model.order
+        self.ensure_unicode = ensure_unicode
+        self.isolate_digits = isolate_digits
+
+    def __repr__(self) -> str:
+        return f"NgramModel(order={self.order}, kept={self._model.kept[1:]})"
+
+    @property
+    def kept(self) -> list[int]:
+        """n-grams kept for each length 1..order."""
+        return list(self._model.kept[1:])
+
+    def _prepare(self, text: str) -> tuple[Corpus, np.ndarray]:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        corpus = read_corpus([text], self.isolate_digits, 1, lambda docs, nbytes: None)
+        model = replace(self._model, maxlen=maxlen_array(corpus.n_bytes, self.order))
+        ranges = chunk_ranges(corpus.chunk_offsets, 1)
+        mtab, _, meta = self._flat
+        if self.order >= 2 and corpus.n_bytes:
+            _raise(model, corpus, 2, self._table2, ranges, 1, False)
+            for k in range(3, self.order + 1):
+                _raise(model, corpus, k, self._model.tables[k - 3], ranges, 1, False, mtab, meta)
+        return corpus, model.maxlen
+
+    def segment(self, text: str) -> list[bytes]:
+        """The words of ``text`` under the n-gram-model Viterbi (the trainer's stage 3): the
+        candidate pieces training would count from this text."""
+        corpus, maxlen = self._prepare(text)
+        if corpus.n_bytes == 0:
+            return []
+        mtab, mval, meta = self._flat
+        bits = _viterbi_bits(
+            corpus.data, corpus.chunk_offsets, 0, corpus.n_chunks, maxlen, self.ensure_unicode,
+            self._model.uni, self._model.bi, mtab, mval, meta, self.order,
+        )
+        starts = np.flatnonzero(np.unpackbits(bits, bitorder="little")[: corpus.n_bytes])
+        cuts = np.union1d(starts, corpus.chunk_offsets)
+        data = corpus.data.tobytes()
+        return [data[a:b] for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist())]
+
+    def surprisal(self, text: str) -> pd.DataFrame:
+        """Surprisal of each byte of ``text`` (bits) given 0, 1, ... order-1 bytes before it.
+
+        Columns: ``byte_index``, ``byte``, ``char_index``, ``char`` (the character the byte
+        belongs to), ``order_0`` .. ``order_{order-1}`` (``order_k``: ``-log2 p(byte | the k
+        bytes before it)``; NaN where that n-gram was pruned or the chunk has fewer than ``k``
+        bytes before it), and ``boundary`` (True where a word of :meth:`segment` starts).
+        """
+        import pandas as pd
+
+        corpus, maxlen = self._prepare(text)
+        n = corpus.n_bytes
+        mtab, mval, meta = self._flat
+        surprisal = np.full((n, self.order), np.nan)
+        longest = int(np.diff(corpus.chunk_offsets).max()) if n else 0
+        emissions = np.empty((max(longest, 1), self.order))
+        for c in range(corpus.n_chunks):
+            lo, hi = int(corpus.chunk_offsets[c]), int(corpus.chunk_offsets[c + 1])
+            _emissions(corpus.data, lo, hi, maxlen, False, self._model.uni, self._model.bi,
+                       mtab, mval, meta, emissions)
+            block = -emissions[: hi - lo] / LN2
+            block[~np.isfinite(block)] = np.nan
+            surprisal[lo:hi] = block
+        data = corpus.data
+        char_index = np.cumsum((data & 0xC0) != 0x80) - 1
+        chars = data.tobytes().decode("utf-8")
+        boundary = np.zeros(n, bool)
+        boundary[np.cumsum([0] + [len(w) for w in self.segment(text)])[:-1]] = True
+        frame = pd.DataFrame({
+            "byte_index": np.arange(n),
+            "byte": data,
+            "char_index": char_index,
+            "char": [chars[i] for i in char_index],
+        })
+        for k in range(self.order):
+            frame[f"order_{k}"] = surprisal[:, k]
+        frame["boundary"] = boundary
+        return frame
+
+
+def ngram_model(
+    texts: TrainingTexts,
+    order: int = 6,
+    min_count: int = 2,
+    *,
+    ensure_unicode: bool = True,
+    isolate_digits: bool = False,
+    workers: int = 1,
+) -> NgramModel:
+    """Count and prune the byte n-grams of ``texts`` as the trainer's first stage does.
+
+    >>> lm = ngram_model(["the cat sat\\n", "the cat ran\\n", "a cat sat\\n"] * 5, order=4)
+    >>> [w.decode() for w in lm.segment("the cat ran")]
+    ['the cat ran']
+    >>> lm.surprisal("the cat")[["char", "order_0", "order_3"]].round(2).head(3).values.tolist()
+    [['t', 3.57, nan], ['h', 5.38, nan], ['e', 5.38, nan]]
+    """
+    trainer = Trainer(order=order, min_count=min_count, ensure_unicode=ensure_unicode,
+                      isolate_digits=isolate_digits)
+    corpus = read_corpus(texts, isolate_digits, 1000, lambda docs, nbytes: None)
+    if corpus.n_bytes == 0:
+        raise ValueError("texts hold no text: the n-gram model needs at least one byte")
+    ranges = chunk_ranges(corpus.chunk_offsets, 64)
+    model = build_ngram_model(corpus, trainer.order, trainer.min_count, ranges, workers,
+                              lambda k, nbytes: None)
+    return NgramModel(model, ensure_unicode, isolate_digits)

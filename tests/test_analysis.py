@@ -82,3 +82,34 @@ def test_sweep_without_heldout_and_bad_options() -> None:
         vocab_sweep(DOCS, [262], max_vocab_size=300)
     with pytest.raises(ValueError, match="max_vocab_size"):
         vocab_sweep(DOCS, [100])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("ensure_unicode", [True, False])
+def test_ngram_model_matches_naive(seed: int, ensure_unicode: bool) -> None:
+    import naive_train
+
+    from bytepiece_core.analysis import ngram_model
+
+    rng = np.random.default_rng(seed)
+    alphabet = list("ab天气 \n") + ["é"]
+    docs = ["".join(rng.choice(alphabet, size=int(rng.integers(1, 30))).tolist()) for _ in range(60)]
+    order, min_count = int(rng.integers(2, 7)), int(rng.integers(1, 4))
+    lm = ngram_model(docs, order=order, min_count=min_count, ensure_unicode=ensure_unicode)
+    logp = naive_train.prune_ngrams(
+        naive_train.count_ngrams(naive_train.training_chunks(docs), order), min_count
+    )
+    for text in docs[:10] + ["ab天 new text 气\n\nab"]:
+        chunks = naive_train.training_chunks([text])
+        want = [w for c in chunks for w in naive_train.ngram_viterbi(c, logp, order, ensure_unicode)]
+        assert lm.segment(text) == want
+        frame = lm.surprisal(text)
+        nodes = np.concatenate([naive_train.ngram_emissions(c, logp, order, False) for c in chunks])
+        expected = -nodes / np.log(2)
+        expected[~np.isfinite(expected)] = np.nan
+        got = frame[[f"order_{k}" for k in range(order)]].to_numpy()
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+        starts = np.cumsum([0] + [len(w) for w in want])[:-1]
+        assert np.flatnonzero(frame["boundary"]).tolist() == starts.tolist()
+        assert "".join(frame.drop_duplicates("char_index")["char"]) == "".join(
+            c.decode() for c in chunks)
