@@ -1,8 +1,9 @@
-"""Command line: ``python -m bytepiece_core {encode,decode} ...`` (also ``bytepiece-core``).
+"""Command line: ``python -m bytepiece_core {train,encode,decode} ...`` (also ``bytepiece-core``).
 
-``encode`` reads text (files or stdin) and writes one line of space-separated ids (or pieces)
-per input line; ``decode`` turns such lines back into text. Input lines keep their newline, so
-``decode(encode(text))`` gives back the (NFC) text exactly.
+``train`` learns a vocabulary from UTF-8 text files (one document per line) and writes the
+model, showing progress; ``encode`` reads text (files or stdin) and writes one line of
+space-separated ids (or pieces) per input line; ``decode`` turns such lines back into text.
+Input lines keep their newline, so ``decode(encode(text))`` gives back the (NFC) text exactly.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .pretrained import available, model_path
 from .tokenizer import Tokenizer
+from .trainer import TrainEvent, Trainer
 
 __all__ = ["main", "build_parser"]
 
@@ -81,6 +83,71 @@ def _decode(args: argparse.Namespace, out: TextIO) -> None:
         out.write(tok.decode(ids))
 
 
+class _Progress:
+    """Renders training events as one tqdm bar per stage (on stderr)."""
+
+    UNITS = {"read": ("docs", 1), "count_ngrams": ("MB", 1e6), "count_pieces": ("MB", 1e6),
+             "prune_pieces": ("steps", 1)}
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.stage = ""
+        self.bar: Any = None
+
+    def __call__(self, event: TrainEvent) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        unit, scale = self.UNITS.get(event.stage, ("", 1))
+        if event.stage != self.stage:
+            self.close()
+            self.stage = event.stage
+            if event.stage == "done":
+                return
+            total = None if event.total is None else event.total / scale
+            self.bar = tqdm(total=total, desc=event.stage.replace("_", " "), unit=unit,
+                            dynamic_ncols=True, leave=True)
+        if self.bar is not None:
+            if event.message:
+                self.bar.set_postfix_str(event.message, refresh=False)
+            self.bar.update(event.done / scale - self.bar.n)  # redraws at most every 0.1 s
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _train(args: argparse.Namespace, out: TextIO) -> None:
+    for name in args.inputs:
+        path = Path(name)
+        if not path.is_file():
+            raise SystemExit(f"error: training file not found: {name}")
+    sizes = args.vocab_size if len(args.vocab_size) > 1 else args.vocab_size[0]
+    trainer = Trainer(
+        order=args.order, max_vocab_size=sizes, max_piece_length=args.max_piece_length,
+        min_count=args.min_count, isolate_digits=args.isolate_digits,
+        ensure_unicode=not args.no_ensure_unicode,
+    )
+    progress = _Progress(not args.quiet)
+    try:
+        trainer.train([Path(p) for p in args.inputs], workers=args.workers, callback=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        raise SystemExit("interrupted: no model was written") from None
+    finally:
+        progress.close()
+    trainer.save(args.output)
+    h = trainer.history
+    written = ([args.output] if len(trainer.pieces) == 1
+               else [f"{args.output}.{size}" for size in trainer.max_vocab_size])
+    for path, pieces in zip(written, trainer.pieces):
+        out.write(f"wrote {path}: {len(pieces) + 3} ids\n")
+    out.write(f"{h.n_docs} documents, {h.n_bytes} bytes, {h.candidates} candidate pieces, "
+              f"{sum(h.seconds.values()):.1f} s\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line (subcommands ``encode`` and ``decode``)."""
     parser = argparse.ArgumentParser(
@@ -88,6 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     model_help = f"model file (JSON or .zip) or bundled model name ({', '.join(available())})"
+
+    tr = sub.add_parser("train", help="learn a vocabulary from text files")
+    tr.add_argument("inputs", nargs="+", help="UTF-8 text files, one document per line")
+    tr.add_argument("-o", "--output", required=True,
+                    help="model path (several sizes write OUTPUT.<size> each)")
+    tr.add_argument("--order", type=int, default=6, help="n-gram order (default 6)")
+    tr.add_argument("--vocab-size", type=int, nargs="+", default=[10000],
+                    help="vocabulary size(s), special tokens included (default 10000)")
+    tr.add_argument("--max-piece-length", type=int, default=36, help="bytes (default 36)")
+    tr.add_argument("--min-count", type=int, default=2, help="least count kept (default 2)")
+    tr.add_argument("--isolate-digits", action="store_true", help="digits are pieces of their own")
+    tr.add_argument("--no-ensure-unicode", action="store_true",
+                    help="allow pieces to start inside a UTF-8 character")
+    tr.add_argument("--workers", type=int, default=1, help="threads (default 1)")
+    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(run=_train)
 
     enc = sub.add_parser("encode", help="text -> one line of ids per input line")
     enc.add_argument("inputs", nargs="*", help="UTF-8 text files (default: stdin)")
@@ -113,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args, sys.stdout)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -57,3 +57,35 @@ def test_decode_rejects_non_ids(tmp_path: Path) -> None:
     f.write_text("5 6\n7 x\n")
     with pytest.raises(SystemExit, match="line 2 is not a list of integer ids"):
         main(["decode", str(f)])
+
+
+def test_train_writes_the_trainers_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bytepiece_core import Trainer
+
+    corpus = tmp_path / "corpus.txt"
+    lines = [f"{a} {b} {c}\n" for a in ("the", "a", "one") for b in ("cat", "dog")
+             for c in ("sat", "ran")] * 5
+    corpus.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "m.model"
+    assert main(["train", str(corpus), "-o", str(out), "--order", "4", "--vocab-size", "300",
+                 "270", "--min-count", "2", "-q"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    trainer = Trainer(order=4, max_vocab_size=[300, 270], min_count=2)
+    trainer.train(lines)
+    for size in (300, 270):
+        assert Tokenizer(tmp_path / f"m.model.{size}").to_dict() == trainer.model(size)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "m.model.270", "m.model.300"]
+
+
+def test_train_bad_options_and_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abc\n")
+    assert main(["train", str(corpus), "-o", str(tmp_path / "m"), "--vocab-size", "100"]) == 2
+    assert "max_vocab_size must be at least 259" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="training file not found"):
+        main(["train", str(tmp_path / "nope.txt"), "-o", str(tmp_path / "m")])
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\n\xff\n")
+    assert main(["train", str(bad), "-o", str(tmp_path / "m"), "-q"]) == 2
+    assert "not valid UTF-8: line 2" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
