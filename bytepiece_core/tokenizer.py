@@ -16,6 +16,7 @@ from ._normalize import normalize, to_utf8
 from .lattice import Lattice, build_lattice
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
 from .pretrained import model_path
+from ._kernels_segment import _encode
 from .vocab import N_SPECIAL, Segmentation, Vocab
 
 __all__ = ["Tokenizer", "Encoding", "TokenBatch", "UnknownPieceError"]
@@ -144,6 +145,7 @@ class Tokenizer:
         raw = load_model(pieces)
         by_id, counts = parse_model(raw)
         self._vocab = Vocab.from_pieces(by_id, counts)
+        self._cells, self._value = self._vocab.cells, self._vocab.value
         self._piece2id: dict[bytes | str, int] = {p: i + N_SPECIAL for i, p in enumerate(by_id)}
         for i, name in enumerate(SPECIAL_TOKENS):
             self._piece2id[name] = i
@@ -219,9 +221,12 @@ class Tokenizer:
         return rng.integers(0, 2**64, size=n, dtype=np.uint64)
 
     def _encode_one(self, text: Any, alpha: Any, seed: SeedLike) -> np.ndarray:
+        if alpha == -1 and type(alpha) is int and type(text) is str:
+            # the hot path (default arguments): ASCII text is its own NFC and UTF-8
+            data = text.encode() if text.isascii() else _check_text(text)
+            out = np.empty(len(data), np.int32)
+            return out[: _encode(data, self._cells, self._value, out)]
         data = _check_text(text)
-        if alpha == -1 and type(alpha) is int:  # the default: no checks, no seed
-            return self._vocab.encode_bytes(data)
         a = _check_alpha(alpha)
         s = int(self._seeds(1, seed)[0]) if a >= 0 else 0
         return self._vocab.encode_bytes(data, a, s)
