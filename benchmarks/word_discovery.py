@@ -23,8 +23,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000, 40000])
     parser.add_argument("--order", type=int, default=6)
     parser.add_argument("--min-count", type=int, default=2)
-    parser.add_argument("--score-lines", type=int, default=5000,
-                        help="gold paragraphs scored (the first N)")
+    parser.add_argument(
+        "--score-lines", type=int, default=5000, help="gold paragraphs scored (the first N)"
+    )
     args = parser.parse_args()
     corpora = Path(args.shared) / "corpora"
     docs = (corpora / "zh_pd199801.txt").read_text(encoding="utf-8").splitlines(keepends=True)
@@ -45,14 +46,21 @@ def main() -> None:
         s = score_segmentation([tok.tokenize(text) for text in texts], gold)
         rows.append(("tokenizer", str(tok.vocab_size), s, seconds))
 
-    print(f"People's Daily 1998-01, trained on all {len(docs)} paragraphs, "
-          f"scored on the first {len(gold)}; order {args.order}, min_count {args.min_count}\n")
-    print("| segmentation | vocab | boundary P | boundary R | boundary F1 | word P | word R | word F1 |")
+    print(
+        f"People's Daily 1998-01, trained on all {len(docs)} paragraphs, "
+        f"scored on the first {len(gold)}; order {args.order}, min_count {args.min_count}\n"
+    )
+    print(
+        "| segmentation | vocab | boundary P | boundary R | boundary F1 "
+        "| word P | word R | word F1 |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, vocab, s, _ in rows:
-        print(f"| {name} | {vocab} | {s.boundary_precision:.3f} | {s.boundary_recall:.3f} | "
-              f"{s.boundary_f1:.3f} | {s.word_precision:.3f} | {s.word_recall:.3f} | "
-              f"{s.word_f1:.3f} |")
+        print(
+            f"| {name} | {vocab} | {s.boundary_precision:.3f} | {s.boundary_recall:.3f} | "
+            f"{s.boundary_f1:.3f} | {s.word_precision:.3f} | {s.word_recall:.3f} | "
+            f"{s.word_f1:.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ from .trainer import Trainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "Encoding",
+    "ModelError",
+    "TokenBatch",
     "Tokenizer",
     "Trainer",
-    "Encoding",
-    "TokenBatch",
-    "ModelError",
     "UnknownPieceError",
     "__version__",
 ]

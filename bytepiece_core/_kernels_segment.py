@@ -57,7 +57,7 @@ def _splitmix64(state):  # pragma: no cover - compiled
 
 @kernel
 def _scratch(cap):  # pragma: no cover - compiled
-    """Scratch space for chunks of up to ``cap`` bytes: scores, routes, route cells (2 allocations)."""
+    """Scratch for chunks of up to ``cap`` bytes: scores, routes, route cells (2 allocations)."""
     ints = np.empty(2 * (cap + 1), np.int64)
     return np.empty(cap + 1, np.float64), ints[: cap + 1], ints[cap + 1 :]
 
@@ -147,7 +147,15 @@ def _emit_path(routes, route_cells, value, m, shift, ids_out, ends_out, first): 
 
 @kernel
 def _segment(
-    data, doc_offsets, newline_chunks, cells, value, alpha, seeds, ids_out, ends_out,
+    data,
+    doc_offsets,
+    newline_chunks,
+    cells,
+    value,
+    alpha,
+    seeds,
+    ids_out,
+    ends_out,
     doc_token_offsets,
 ):  # pragma: no cover - compiled
     """Segment every document; returns the number of tokens written.

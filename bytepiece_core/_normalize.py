@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize", "to_utf8", "split_chunks"]
+__all__ = ["normalize", "split_chunks", "to_utf8"]
 
 
 def normalize(text: str) -> str:
@@ -54,8 +54,8 @@ def split_chunks(text: str, maxlen: int = 0, isolate_digits: bool = False) -> li
     regex = _CHUNKS.get(key)
     if regex is None:
         if isolate_digits:
-            pattern = r"\d|[^\n\d]{,%d}\n{1,100}|[^\n\d]{1,%d}" % (maxlen, maxlen)
+            pattern = rf"\d|[^\n\d]{{,{maxlen}}}\n{{1,100}}|[^\n\d]{{1,{maxlen}}}"
         else:
-            pattern = r".{,%d}\n{1,100}|.{1,%d}" % (maxlen, maxlen)
+            pattern = rf".{{,{maxlen}}}\n{{1,100}}|.{{1,{maxlen}}}"
         regex = _CHUNKS.setdefault(key, re.compile(pattern))
     return regex.findall(text)

@@ -8,7 +8,8 @@ the engine must reproduce the reference's floating-point results bit for bit.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numba
 
@@ -19,4 +20,4 @@ __all__ = ["kernel"]
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` with the engine's Numba options (cached, GIL released)."""
-    return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[no-any-return]
+    return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]

@@ -4,8 +4,8 @@ the n-gram-model segmentation of a sentence, and vocabulary-size sweeps (ALGORIT
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,18 +21,18 @@ from ._train_ngrams import NgramModel as _TrainNgramModel
 from ._train_ngrams import _raise, build_ngram_model
 from .metrics import evaluate
 from .tokenizer import Tokenizer
-from .trainer import TrainEvent, Trainer
+from .trainer import Trainer, TrainEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
-    "ngram_entropy",
-    "conditional_entropies",
-    "ngram_model",
     "NgramModel",
-    "vocab_sweep",
     "Sweep",
+    "conditional_entropies",
+    "ngram_entropy",
+    "ngram_model",
+    "vocab_sweep",
 ]
 
 LN2 = math.log(2.0)
@@ -60,9 +60,15 @@ def conditional_entropies(data: np.ndarray, chunk_offsets: np.ndarray, order: in
         ctx_total = np.bincount(pair_ctx, weights=counts)[pair_ctx]
         total = int(counts.sum())
         h = -float(np.sum(counts / total * np.log2(counts / ctx_total))) if total else 0.0
-        rows.append({"order": k, "entropy": h + 0.0 if h > 0 else 0.0, "positions": total,
-                     "contexts": int(np.count_nonzero(np.bincount(pair_ctx))) if total else 0,
-                     "ngrams": len(counts)})
+        rows.append(
+            {
+                "order": k,
+                "entropy": h + 0.0 if h > 0 else 0.0,
+                "positions": total,
+                "contexts": int(np.count_nonzero(np.bincount(pair_ctx))) if total else 0,
+                "ngrams": len(counts),
+            }
+        )
         # the (k+1)-byte context of position i + 1 is the (k+1)-gram ending at i
         ctx = np.full(n, -1, np.int64)
         ctx[1:] = ids[:-1]
@@ -115,7 +121,7 @@ class Sweep:
 
     def best_size(self, column: str = "description_bits") -> int:
         """The requested size that minimizes ``column`` (default: the description length)."""
-        return int(self.table.loc[self.table[column].idxmin(), "size"])
+        return int(self.table["size"].to_numpy()[int(np.argmin(self.table[column].to_numpy()))])
 
 
 def _vocab_bits(tokenizer: Tokenizer) -> float:
@@ -175,8 +181,7 @@ def vocab_sweep(
         row["description_bits"] = row["corpus_bits"] + row["vocab_bits"]
         rows.append(row)
         hist = np.bincount(piece_len)
-        lengths += [{"size": size, "n_bytes": k, "pieces": int(c)}
-                    for k, c in enumerate(hist) if c]
+        lengths += [{"size": size, "n_bytes": k, "pieces": int(c)} for k, c in enumerate(hist) if c]
     return Sweep(pd.DataFrame(rows), pd.DataFrame(lengths), tokenizers, trainer)
 
 
@@ -227,8 +232,18 @@ class NgramModel:
             return []
         mtab, mval, meta = self._flat
         bits = _viterbi_bits(
-            corpus.data, corpus.chunk_offsets, 0, corpus.n_chunks, maxlen, self.ensure_unicode,
-            self._model.uni, self._model.bi, mtab, mval, meta, self.order,
+            corpus.data,
+            corpus.chunk_offsets,
+            0,
+            corpus.n_chunks,
+            maxlen,
+            self.ensure_unicode,
+            self._model.uni,
+            self._model.bi,
+            mtab,
+            mval,
+            meta,
+            self.order,
         )
         starts = np.flatnonzero(np.unpackbits(bits, bitorder="little")[: corpus.n_bytes])
         cuts = np.union1d(starts, corpus.chunk_offsets)
@@ -253,8 +268,19 @@ class NgramModel:
         emissions = np.empty((max(longest, 1), self.order))
         for c in range(corpus.n_chunks):
             lo, hi = int(corpus.chunk_offsets[c]), int(corpus.chunk_offsets[c + 1])
-            _emissions(corpus.data, lo, hi, maxlen, False, self._model.uni, self._model.bi,
-                       mtab, mval, meta, emissions)
+            _emissions(
+                corpus.data,
+                lo,
+                hi,
+                maxlen,
+                False,
+                self._model.uni,
+                self._model.bi,
+                mtab,
+                mval,
+                meta,
+                emissions,
+            )
             block = -emissions[: hi - lo] / LN2
             block[~np.isfinite(block)] = np.nan
             surprisal[lo:hi] = block
@@ -263,12 +289,14 @@ class NgramModel:
         chars = data.tobytes().decode("utf-8")
         boundary = np.zeros(n, bool)
         boundary[np.cumsum([0] + [len(w) for w in self.segment(text)])[:-1]] = True
-        frame = pd.DataFrame({
-            "byte_index": np.arange(n),
-            "byte": data,
-            "char_index": char_index,
-            "char": [chars[i] for i in char_index],
-        })
+        frame = pd.DataFrame(
+            {
+                "byte_index": np.arange(n),
+                "byte": data,
+                "char_index": char_index,
+                "char": [chars[i] for i in char_index],
+            }
+        )
         for k in range(self.order):
             frame[f"order_{k}"] = surprisal[:, k]
         frame["boundary"] = boundary
@@ -292,12 +320,17 @@ def ngram_model(
     >>> lm.surprisal("the cat")[["char", "order_0", "order_3"]].round(2).head(3).values.tolist()
     [['t', 3.57, nan], ['h', 5.38, nan], ['e', 5.38, nan]]
     """
-    trainer = Trainer(order=order, min_count=min_count, ensure_unicode=ensure_unicode,
-                      isolate_digits=isolate_digits)
+    trainer = Trainer(
+        order=order,
+        min_count=min_count,
+        ensure_unicode=ensure_unicode,
+        isolate_digits=isolate_digits,
+    )
     corpus = read_corpus(texts, isolate_digits, 1000, lambda docs, nbytes: None)
     if corpus.n_bytes == 0:
         raise ValueError("texts hold no text: the n-gram model needs at least one byte")
     ranges = chunk_ranges(corpus.chunk_offsets, 64)
-    model = build_ngram_model(corpus, trainer.order, trainer.min_count, ranges, workers,
-                              lambda k, nbytes: None)
+    model = build_ngram_model(
+        corpus, trainer.order, trainer.min_count, ranges, workers, lambda k, nbytes: None
+    )
     return NgramModel(model, ensure_unicode, isolate_digits)

@@ -12,13 +12,13 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from .pretrained import available, model_path
 from .tokenizer import Tokenizer
-from .trainer import TrainEvent, Trainer
+from .trainer import Trainer, TrainEvent
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def _load_tokenizer(spec: str, seed: int | None = None) -> Tokenizer:
@@ -61,13 +61,19 @@ def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 def _encode(args: argparse.Namespace, out: TextIO) -> None:
     tok = _load_tokenizer(args.model, args.seed)
     for batch in _batches(_read_lines(args.inputs), args.batch_size):
-        encoded = tok.encode_batch(batch, args.add_bos, args.add_eos, alpha=args.alpha,
-                                   num_threads=args.threads)
+        encoded = tok.encode_batch(
+            batch, args.add_bos, args.add_eos, alpha=args.alpha, num_threads=args.threads
+        )
         for ids in encoded:
             if args.pieces:
-                words = [p.decode("utf-8", errors="backslashreplace").encode("unicode_escape")
-                         .decode("ascii") if isinstance(p, bytes) else p
-                         for p in tok.ids_to_pieces(ids)]
+                words = [
+                    p.decode("utf-8", errors="backslashreplace")
+                    .encode("unicode_escape")
+                    .decode("ascii")
+                    if isinstance(p, bytes)
+                    else p
+                    for p in tok.ids_to_pieces(ids)
+                ]
                 out.write(" ".join(words) + "\n")
             else:
                 out.write(" ".join(map(str, ids)) + "\n")
@@ -79,15 +85,21 @@ def _decode(args: argparse.Namespace, out: TextIO) -> None:
         try:
             ids = [int(word) for word in line.split()]
         except ValueError:
-            raise SystemExit(f"error: line {number} is not a list of integer ids: {line[:60]!r}")
+            raise SystemExit(
+                f"error: line {number} is not a list of integer ids: {line[:60]!r}"
+            ) from None
         out.write(tok.decode(ids))
 
 
 class _Progress:
     """Renders training events as one tqdm bar per stage (on stderr)."""
 
-    UNITS = {"read": ("docs", 1), "count_ngrams": ("MB", 1e6), "count_pieces": ("MB", 1e6),
-             "prune_pieces": ("steps", 1)}
+    UNITS: ClassVar[dict[str, tuple[str, float]]] = {
+        "read": ("docs", 1),
+        "count_ngrams": ("MB", 1e6),
+        "count_pieces": ("MB", 1e6),
+        "prune_pieces": ("steps", 1),
+    }
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -106,8 +118,13 @@ class _Progress:
             if event.stage == "done":
                 return
             total = None if event.total is None else event.total / scale
-            self.bar = tqdm(total=total, desc=event.stage.replace("_", " "), unit=unit,
-                            dynamic_ncols=True, leave=True)
+            self.bar = tqdm(
+                total=total,
+                desc=event.stage.replace("_", " "),
+                unit=unit,
+                dynamic_ncols=True,
+                leave=True,
+            )
         if self.bar is not None:
             if event.message:
                 self.bar.set_postfix_str(event.message, refresh=False)
@@ -126,8 +143,11 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
             raise SystemExit(f"error: training file not found: {name}")
     sizes = args.vocab_size if len(args.vocab_size) > 1 else args.vocab_size[0]
     trainer = Trainer(
-        order=args.order, max_vocab_size=sizes, max_piece_length=args.max_piece_length,
-        min_count=args.min_count, isolate_digits=args.isolate_digits,
+        order=args.order,
+        max_vocab_size=sizes,
+        max_piece_length=args.max_piece_length,
+        min_count=args.min_count,
+        isolate_digits=args.isolate_digits,
         ensure_unicode=not args.no_ensure_unicode,
     )
     progress = _Progress(not args.quiet)
@@ -140,12 +160,17 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
         progress.close()
     trainer.save(args.output)
     h = trainer.history
-    written = ([args.output] if len(trainer.pieces) == 1
-               else [f"{args.output}.{size}" for size in trainer.max_vocab_size])
-    for path, pieces in zip(written, trainer.pieces):
-        out.write(f"wrote {path}: {len(pieces) + 3} ids\n")
-    out.write(f"{h.n_docs} documents, {h.n_bytes} bytes, {h.candidates} candidate pieces, "
-              f"{sum(h.seconds.values()):.1f} s\n")
+    written = (
+        [args.output]
+        if len(trainer.pieces) == 1
+        else [f"{args.output}.{size}" for size in trainer.max_vocab_size]
+    )
+    for name, pieces in zip(written, trainer.pieces):
+        out.write(f"wrote {name}: {len(pieces) + 3} ids\n")
+    out.write(
+        f"{h.n_docs} documents, {h.n_bytes} bytes, {h.candidates} candidate pieces, "
+        f"{sum(h.seconds.values()):.1f} s\n"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,16 +183,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="learn a vocabulary from text files")
     tr.add_argument("inputs", nargs="+", help="UTF-8 text files, one document per line")
-    tr.add_argument("-o", "--output", required=True,
-                    help="model path (several sizes write OUTPUT.<size> each)")
+    tr.add_argument(
+        "-o", "--output", required=True, help="model path (several sizes write OUTPUT.<size> each)"
+    )
     tr.add_argument("--order", type=int, default=6, help="n-gram order (default 6)")
-    tr.add_argument("--vocab-size", type=int, nargs="+", default=[10000],
-                    help="vocabulary size(s), special tokens included (default 10000)")
+    tr.add_argument(
+        "--vocab-size",
+        type=int,
+        nargs="+",
+        default=[10000],
+        help="vocabulary size(s), special tokens included (default 10000)",
+    )
     tr.add_argument("--max-piece-length", type=int, default=36, help="bytes (default 36)")
     tr.add_argument("--min-count", type=int, default=2, help="least count kept (default 2)")
     tr.add_argument("--isolate-digits", action="store_true", help="digits are pieces of their own")
-    tr.add_argument("--no-ensure-unicode", action="store_true",
-                    help="allow pieces to start inside a UTF-8 character")
+    tr.add_argument(
+        "--no-ensure-unicode",
+        action="store_true",
+        help="allow pieces to start inside a UTF-8 character",
+    )
     tr.add_argument("--workers", type=int, default=1, help="threads (default 1)")
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=_train)

@@ -23,10 +23,10 @@ __all__ = [
     "CorpusMetrics",
     "SegmentationScores",
     "evaluate",
-    "vocab_table",
     "piece_category",
-    "score_segmentation",
     "read_gold",
+    "score_segmentation",
+    "vocab_table",
 ]
 
 LN2 = math.log(2.0)

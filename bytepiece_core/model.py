@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
 
-__all__ = ["ModelError", "ModelSource", "load_model", "parse_model", "dump_model", "write_model"]
+__all__ = ["ModelError", "ModelSource", "dump_model", "load_model", "parse_model", "write_model"]
 
 ModelSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 

@@ -12,14 +12,14 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from ._kernels_segment import _encode
 from ._normalize import normalize, to_utf8
 from .lattice import Lattice, build_lattice
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
 from .pretrained import model_path
-from ._kernels_segment import _encode
 from .vocab import N_SPECIAL, Segmentation, Vocab
 
-__all__ = ["Tokenizer", "Encoding", "TokenBatch", "UnknownPieceError"]
+__all__ = ["Encoding", "TokenBatch", "Tokenizer", "UnknownPieceError"]
 
 SeedLike = int | np.random.Generator | None
 
@@ -154,7 +154,9 @@ class Tokenizer:
         self._rng = np.random.default_rng(seed)
 
     @classmethod
-    def from_pretrained(cls, name: str = "bytepiece.plus.40k", seed: int | None = None) -> Tokenizer:
+    def from_pretrained(
+        cls, name: str = "bytepiece.plus.40k", seed: int | None = None
+    ) -> Tokenizer:
         """A model bundled with the package (see :func:`bytepiece_core.pretrained.available`).
 
         >>> [p.decode() for p in Tokenizer.from_pretrained().tokenize("今天天气不错")]
@@ -184,13 +186,13 @@ class Tokenizer:
             self._rng = np.random.default_rng(seed)
 
     def piece_to_id(self, p: bytes | str) -> int:
-        """Id of a piece (bytes) or of a special token name (``'<pad>'``, ``'<bos>'``, ``'<eos>'``)."""
+        """Id of a piece (bytes) or of a special token (``'<pad>'``, ``'<bos>'``, ``'<eos>'``)."""
         try:
             return self._piece2id[p]
         except (KeyError, TypeError):
             raise UnknownPieceError(
                 f"{p!r} is not a piece of this vocabulary (pieces are bytes, e.g. "
-                f"{'x'.encode()!r}; special tokens are {', '.join(SPECIAL_TOKENS)})"
+                f"{b'x'!r}; special tokens are {', '.join(SPECIAL_TOKENS)})"
             ) from None
 
     def id_to_piece(self, i: int) -> bytes | str:
@@ -267,13 +269,25 @@ class Tokenizer:
 
     @overload
     def encode(
-        self, text: str, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
-        iter: Literal[False] = ..., *, seed: SeedLike = ...,
+        self,
+        text: str,
+        add_bos: bool = ...,
+        add_eos: bool = ...,
+        alpha: float = ...,
+        iter: Literal[False] = ...,
+        *,
+        seed: SeedLike = ...,
     ) -> list[int]: ...
     @overload
     def encode(
-        self, text: str, add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
-        iter: Literal[True] = ..., *, seed: SeedLike = ...,
+        self,
+        text: str,
+        add_bos: bool = ...,
+        add_eos: bool = ...,
+        alpha: float = ...,
+        iter: Literal[True] = ...,
+        *,
+        seed: SeedLike = ...,
     ) -> Iterator[int]: ...
 
     def encode(
@@ -355,13 +369,27 @@ class Tokenizer:
 
     @overload
     def encode_batch(
-        self, texts: Sequence[str], add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
-        *, seed: SeedLike = ..., num_threads: int | None = ..., as_arrays: Literal[False] = ...,
+        self,
+        texts: Sequence[str],
+        add_bos: bool = ...,
+        add_eos: bool = ...,
+        alpha: float = ...,
+        *,
+        seed: SeedLike = ...,
+        num_threads: int | None = ...,
+        as_arrays: Literal[False] = ...,
     ) -> list[list[int]]: ...
     @overload
     def encode_batch(
-        self, texts: Sequence[str], add_bos: bool = ..., add_eos: bool = ..., alpha: float = ...,
-        *, seed: SeedLike = ..., num_threads: int | None = ..., as_arrays: Literal[True],
+        self,
+        texts: Sequence[str],
+        add_bos: bool = ...,
+        add_eos: bool = ...,
+        alpha: float = ...,
+        *,
+        seed: SeedLike = ...,
+        num_threads: int | None = ...,
+        as_arrays: Literal[True],
     ) -> TokenBatch: ...
 
     def encode_batch(
@@ -408,8 +436,9 @@ class Tokenizer:
             lo, hi = bounds[shard], bounds[shard + 1]
             docs = [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
             shard_seeds = None if seeds is None else seeds[lo:hi]
-            seg = vocab.segment(docs, newline_chunks=True, alpha=a, seeds=shard_seeds,
-                                with_ends=False)
+            seg = vocab.segment(
+                docs, newline_chunks=True, alpha=a, seeds=shard_seeds, with_ends=False
+            )
             if as_arrays:
                 return seg
             ids = seg.ids.tolist()
@@ -442,13 +471,16 @@ class Tokenizer:
             return ""
         arr = np.asarray(seq)
         if arr.ndim != 1 or arr.dtype.kind not in "iu":
-            bad = next((i for i in seq if isinstance(i, bool) or not isinstance(i, (int, np.integer))), seq)
+            bad = next(
+                (i for i in seq if isinstance(i, bool) or not isinstance(i, (int, np.integer))), seq
+            )
             raise TypeError(f"ids must be a flat sequence of integers, got {bad!r}")
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi >= self.vocab_size:
             bad_id = lo if lo < 0 else hi
             raise UnknownPieceError(
-                f"token id {bad_id} is out of range: this vocabulary has ids 0..{self.vocab_size - 1}"
+                f"token id {bad_id} is out of range: "
+                f"this vocabulary has ids 0..{self.vocab_size - 1}"
             )
         pieces = self._vocab.pieces
         return b"".join([pieces[i] for i in arr.tolist()]).decode("utf-8", errors="ignore")

@@ -10,7 +10,7 @@ import numpy as np
 from ._kernels_segment import _encode, _segment
 from ._kernels_trie import _build_double_array, _build_plain_trie
 
-__all__ = ["Vocab", "Segmentation"]
+__all__ = ["Segmentation", "Vocab"]
 
 N_SPECIAL = 3
 ALL_BYTES = frozenset(bytes([b]) for b in range(256))
@@ -96,7 +96,7 @@ class Vocab:
 
     def segment(
         self,
-        docs: Sequence[bytes] | tuple[np.ndarray, np.ndarray],
+        docs: Sequence[bytes] | tuple[np.ndarray | bytes, np.ndarray],
         *,
         newline_chunks: bool = False,
         alpha: float = -1.0,
@@ -125,8 +125,16 @@ class Vocab:
         ends = np.empty(len(data), np.int64) if with_ends else _NO_ENDS
         doc_tokens = np.empty(n_docs + 1, np.int64)
         n = _segment(
-            data, doc_offsets, newline_chunks, self.cells, self.value, float(alpha), seeds,
-            ids, ends, doc_tokens,
+            data,
+            doc_offsets,
+            newline_chunks,
+            self.cells,
+            self.value,
+            float(alpha),
+            seeds,
+            ids,
+            ends,
+            doc_tokens,
         )
         return Segmentation(ids[:n], ends[:n] if with_ends else ends, doc_tokens)
 
@@ -137,8 +145,16 @@ class Vocab:
             return ids[: _encode(data, self.cells, self.value, ids)]
         seeds = np.array([seed], np.uint64)
         n = _segment(
-            data, _NO_OFFSETS, True, self.cells, self.value,
-            float(alpha), seeds, ids, _NO_ENDS, _NO_OFFSETS,
+            data,
+            _NO_OFFSETS,
+            True,
+            self.cells,
+            self.value,
+            float(alpha),
+            seeds,
+            ids,
+            _NO_ENDS,
+            _NO_OFFSETS,
         )
         return ids[:n]
 

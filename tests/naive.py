@@ -126,12 +126,12 @@ __all__ = [
     "chunks",
     "logp_table",
     "matches",
-    "viterbi",
-    "tokenize",
-    "segmentations",
-    "segmentation_distribution",
-    "trie_prefixes",
     "random_vocab",
+    "segmentation_distribution",
+    "segmentations",
+    "tokenize",
+    "trie_prefixes",
+    "viterbi",
 ]
 
 
@@ -145,9 +145,7 @@ def segmentations_of_text(text: bytes, logp: dict[bytes, float]) -> list[tuple[b
     return result
 
 
-def lattice_quantities(
-    text: bytes, logp: dict[bytes, float], alpha: float
-) -> dict[str, object]:
+def lattice_quantities(text: bytes, logp: dict[bytes, float], alpha: float) -> dict[str, object]:
     """Brute force over all segmentations: the distribution and what the lattice reports.
 
     Returns ``marginals`` ({(start, end): p}), ``boundary``

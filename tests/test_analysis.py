@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 
-import naive
 from bytepiece_core.analysis import ngram_entropy
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_entropy_curve_matches_naive(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    docs = ["".join(rng.choice(list("ab天气\n"), size=int(rng.integers(0, 40))).tolist())
-            for _ in range(30)]
+    docs = [
+        "".join(rng.choice(list("ab天气\n"), size=int(rng.integers(0, 40))).tolist())
+        for _ in range(30)
+    ]
     curve = ngram_entropy(docs, order=5)
     chunks = [c for d in docs for c in naive.chunks(d)]
     for k in range(6):
@@ -39,8 +41,12 @@ def test_entropy_bad_input() -> None:
         ngram_entropy(["a", 3])
 
 
-DOCS = [f"{a} {b} {c}\n" for a in ("the", "a", "one", "some") for b in ("cat", "dog", "bird")
-        for c in ("sat", "ran", "slept")] * 4
+DOCS = [
+    f"{a} {b} {c}\n"
+    for a in ("the", "a", "one", "some")
+    for b in ("cat", "dog", "bird")
+    for c in ("sat", "ran", "slept")
+] * 4
 HELD = ["the bird ran\n", "one dog slept\n", "a new cat\n"]
 
 
@@ -92,16 +98,20 @@ def test_ngram_model_matches_naive(seed: int, ensure_unicode: bool) -> None:
     from bytepiece_core.analysis import ngram_model
 
     rng = np.random.default_rng(seed)
-    alphabet = list("ab天气 \n") + ["é"]
-    docs = ["".join(rng.choice(alphabet, size=int(rng.integers(1, 30))).tolist()) for _ in range(60)]
+    alphabet = [*"ab天气 \n", "é"]
+    docs = [
+        "".join(rng.choice(alphabet, size=int(rng.integers(1, 30))).tolist()) for _ in range(60)
+    ]
     order, min_count = int(rng.integers(2, 7)), int(rng.integers(1, 4))
     lm = ngram_model(docs, order=order, min_count=min_count, ensure_unicode=ensure_unicode)
     logp = naive_train.prune_ngrams(
         naive_train.count_ngrams(naive_train.training_chunks(docs), order), min_count
     )
-    for text in docs[:10] + ["ab天 new text 气\n\nab"]:
+    for text in [*docs[:10], "ab天 new text 气\n\nab"]:
         chunks = naive_train.training_chunks([text])
-        want = [w for c in chunks for w in naive_train.ngram_viterbi(c, logp, order, ensure_unicode)]
+        want = [
+            w for c in chunks for w in naive_train.ngram_viterbi(c, logp, order, ensure_unicode)
+        ]
         assert lm.segment(text) == want
         frame = lm.surprisal(text)
         nodes = np.concatenate([naive_train.ngram_emissions(c, logp, order, False) for c in chunks])
@@ -112,4 +122,5 @@ def test_ngram_model_matches_naive(seed: int, ensure_unicode: bool) -> None:
         starts = np.cumsum([0] + [len(w) for w in want])[:-1]
         assert np.flatnonzero(frame["boundary"]).tolist() == starts.tolist()
         assert "".join(frame.drop_duplicates("char_index")["char"]) == "".join(
-            c.decode() for c in chunks)
+            c.decode() for c in chunks
+        )

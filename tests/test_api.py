@@ -6,12 +6,12 @@ import json
 import unicodedata
 from pathlib import Path
 
+import naive
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import naive
 from bytepiece_core import Tokenizer
 from bytepiece_core.model import dump_model
 
@@ -23,7 +23,10 @@ TOK = Tokenizer(MODEL)
 def test_ids_follow_length_then_bytes() -> None:
     # ids 3..258 are the single bytes; then by (length, bytes): b"\n\n" < b"ab" < "é" < "天气"
     assert [TOK.id_to_piece(i) for i in range(259, 263)] == [
-        b"\n\n", b"ab", "é".encode(), "天气".encode()
+        b"\n\n",
+        b"ab",
+        "é".encode(),
+        "天气".encode(),
     ]
 
 

@@ -68,7 +68,7 @@ def test_negative_alpha_is_the_best_segmentation(tok: Tokenizer) -> None:
 
 
 def test_decode_rejects_bad_ids(tok: Tokenizer) -> None:
-    with pytest.raises(UnknownPieceError, match="token id 260 is out of range.*0..259"):
+    with pytest.raises(UnknownPieceError, match=r"token id 260 is out of range.*0\.\.259"):
         tok.decode([3, 260])
     with pytest.raises(UnknownPieceError, match="token id -1 is out of range"):
         tok.decode([-1])
@@ -130,12 +130,12 @@ def test_duplicate_pieces_and_ids(tmp_path: Path) -> None:
         Tokenizer(same_piece)
     dup_id = dict(model)
     dup_id[base64.b64encode(b"ab").decode()] = [3, "ab", 1]
-    with pytest.raises(ModelError, match="has id 3|id 3 is used twice"):
+    with pytest.raises(ModelError, match=r"has id 3|id 3 is used twice"):
         Tokenizer(dup_id)
     dup_id2 = dict(model)
     dup_id2[base64.b64encode(b"ab").decode()] = [259, "ab", 1]
     dup_id2[base64.b64encode(b"\x00").decode()] = [259, "", 1]
-    with pytest.raises(ModelError, match="id 259 is used twice|uses ids 3..259"):
+    with pytest.raises(ModelError, match=r"id 259 is used twice|uses ids 3\.\.259"):
         Tokenizer(dup_id2)
 
 

@@ -31,7 +31,9 @@ def test_encode_then_decode_round_trips(tmp_path: Path, capsys: pytest.CaptureFi
 def test_module_entry_point_reads_stdin() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bytepiece_core", "encode", "--pieces"],
-        input="abc\n".encode(), capture_output=True, check=True,
+        input=b"abc\n",
+        capture_output=True,
+        check=True,
     )
     assert done.stdout.decode().split() == ["ab", "c", "\\n"]
 
@@ -39,7 +41,9 @@ def test_module_entry_point_reads_stdin() -> None:
 def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine\n\xff\xfe\n")
-    with pytest.raises(SystemExit, match=r"bad.txt is not UTF-8 text: invalid start byte at byte 0 of line 2"):
+    with pytest.raises(
+        SystemExit, match=r"bad.txt is not UTF-8 text: invalid start byte at byte 0 of line 2"
+    ):
         main(["encode", str(bad)])
 
 
@@ -59,22 +63,49 @@ def test_decode_rejects_non_ids(tmp_path: Path) -> None:
         main(["decode", str(f)])
 
 
-def test_train_writes_the_trainers_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_writes_the_trainers_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bytepiece_core import Trainer
 
     corpus = tmp_path / "corpus.txt"
-    lines = [f"{a} {b} {c}\n" for a in ("the", "a", "one") for b in ("cat", "dog")
-             for c in ("sat", "ran")] * 5
+    lines = [
+        f"{a} {b} {c}\n"
+        for a in ("the", "a", "one")
+        for b in ("cat", "dog")
+        for c in ("sat", "ran")
+    ] * 5
     corpus.write_text("".join(lines), encoding="utf-8")
     out = tmp_path / "m.model"
-    assert main(["train", str(corpus), "-o", str(out), "--order", "4", "--vocab-size", "300",
-                 "270", "--min-count", "2", "-q"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(corpus),
+                "-o",
+                str(out),
+                "--order",
+                "4",
+                "--vocab-size",
+                "300",
+                "270",
+                "--min-count",
+                "2",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert "wrote" in capsys.readouterr().out
     trainer = Trainer(order=4, max_vocab_size=[300, 270], min_count=2)
     trainer.train(lines)
     for size in (300, 270):
         assert Tokenizer(tmp_path / f"m.model.{size}").to_dict() == trainer.model(size)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "m.model.270", "m.model.300"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "corpus.txt",
+        "m.model.270",
+        "m.model.300",
+    ]
 
 
 def test_train_bad_options_and_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
+import naive
 import numpy as np
 import pytest
 
-import naive
 from bytepiece_core import Tokenizer
 from bytepiece_core.model import dump_model
 
@@ -22,8 +22,9 @@ def _random_model(seed: int) -> dict[bytes, int]:
 
 def _random_texts(seed: int, n: int) -> list[str]:
     rng = np.random.default_rng(seed + 100)
-    return ["".join(rng.choice(list("ab天\n"), size=int(rng.integers(0, 7))).tolist())
-            for _ in range(n)]
+    return [
+        "".join(rng.choice(list("ab天\n"), size=int(rng.integers(0, 7))).tolist()) for _ in range(n)
+    ]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -66,7 +67,8 @@ def test_hand_worked_two_way_lattice() -> None:
     lat = tok.lattice("ab", alpha=1.0)
     p_ab = 5 * 261 / (5 * 261 + 1)
     assert dict(zip(lat.pieces, lat.marginals.tolist())) == pytest.approx(
-        {b"a": 1 - p_ab, b"ab": p_ab, b"b": 1 - p_ab})
+        {b"a": 1 - p_ab, b"ab": p_ab, b"b": 1 - p_ab}
+    )
     assert lat.boundary_prob.tolist() == pytest.approx([1, 1 - p_ab, 1])
     h = -(p_ab * math.log2(p_ab) + (1 - p_ab) * math.log2(1 - p_ab))
     assert lat.entropy == pytest.approx(h)
@@ -76,11 +78,27 @@ def test_frame_and_chars() -> None:
     tok = Tokenizer(dump_model({**BYTES, "天气".encode(): 3}))
     frame = tok.lattice("天气").to_frame()
     row = frame[frame.text == "天气"].iloc[0]
-    assert (row.start, row.end, row.char_start, row.char_end, bool(row.on_best)) == (0, 6, 0, 2, True)
+    assert (row.start, row.end, row.char_start, row.char_end, bool(row.on_best)) == (
+        0,
+        6,
+        0,
+        2,
+        True,
+    )
     frag = frame[(frame.start == 1) & (frame.end == 2)].iloc[0]
     assert (frag.char_start, frag.char_end) == (0, 1)
-    assert list(frame.columns) == ["start", "end", "char_start", "char_end", "id", "piece",
-                                   "text", "logp", "marginal", "on_best"]
+    assert list(frame.columns) == [
+        "start",
+        "end",
+        "char_start",
+        "char_end",
+        "id",
+        "piece",
+        "text",
+        "logp",
+        "marginal",
+        "on_best",
+    ]
 
 
 def test_lattice_on_released_model_is_consistent(shared) -> None:

@@ -33,7 +33,9 @@ def test_evaluate_hand_worked() -> None:
 
 def test_evaluate_matches_recount_on_released_model(shared: Path) -> None:
     tok = Tokenizer(shared / "models" / "bytepiece.plus.40k.zip")
-    texts = (shared / "corpora" / "zh_reviews.txt").read_text(encoding="utf-8").splitlines(True)[:300]
+    texts = (
+        (shared / "corpora" / "zh_reviews.txt").read_text(encoding="utf-8").splitlines(True)[:300]
+    )
     m = evaluate(tok, texts)
     pieces = [p for t in texts for p in tok.tokenize(t)]
     assert m.n_tokens == len(pieces)
@@ -65,7 +67,9 @@ def test_evaluate_bad_input() -> None:
 
 
 def test_vocab_table() -> None:
-    tok = Tokenizer(dump_model({**BYTES, b"the": 9, "中国".encode(): 7, b"a1": 2, "，".encode(): 3}))
+    tok = Tokenizer(
+        dump_model({**BYTES, b"the": 9, "中国".encode(): 7, b"a1": 2, "，".encode(): 3})
+    )
     table = vocab_table(tok).set_index("text")
     assert len(table) == tok.vocab_size - 3
     assert table.loc["the", "category"] == "Latin"

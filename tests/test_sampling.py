@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 
-import naive
 from bytepiece_core import Tokenizer
 from bytepiece_core.model import dump_model
 
@@ -21,11 +21,16 @@ def tok() -> Tokenizer:
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0, 2.5])
 @pytest.mark.parametrize("text", ["abcd", "abcab", "dabcd"])
-def test_sample_frequencies_match_exact_distribution(tok: Tokenizer, text: str, alpha: float) -> None:
+def test_sample_frequencies_match_exact_distribution(
+    tok: Tokenizer, text: str, alpha: float
+) -> None:
     logp = naive.logp_table({**SINGLE_BYTES, **EXTRA})
     exact = naive.segmentation_distribution(text.encode(), logp, alpha)
-    samples = tok.vocab.segment([text.encode()] * N_SAMPLES, alpha=alpha,
-                                seeds=np.random.default_rng(123).integers(0, 2**64, N_SAMPLES, dtype=np.uint64))
+    samples = tok.vocab.segment(
+        [text.encode()] * N_SAMPLES,
+        alpha=alpha,
+        seeds=np.random.default_rng(123).integers(0, 2**64, N_SAMPLES, dtype=np.uint64),
+    )
     observed: dict[tuple[bytes, ...], int] = {}
     for d in range(N_SAMPLES):
         seg = tuple(tok.vocab.pieces[i] for i in samples.doc_ids(d))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 
-import naive
 from bytepiece_core._kernels_trie import _build_double_array, _build_plain_trie
 from bytepiece_core.model import dump_model
 from bytepiece_core.tokenizer import Tokenizer
@@ -40,7 +40,7 @@ def test_equal_scores_go_to_the_longest_match() -> None:
 
 def test_trie_finds_exactly_the_prefixes() -> None:
     rng = np.random.default_rng(1)
-    keys = naive.random_vocab(rng, b"abcd\x00\xff", 300, 7) + [b"a", b"b", b"\xff"]
+    keys = [*naive.random_vocab(rng, b"abcd\x00\xff", 300, 7), b"a", b"b", b"\xff"]
     keys = sorted(set(keys))
     data = np.frombuffer(b"".join(keys), np.uint8)
     offsets = np.zeros(len(keys) + 1, np.int64)
@@ -67,8 +67,10 @@ def test_viterbi_matches_naive_on_random_vocabularies(seed: int) -> None:
     # few distinct counts make exact ties frequent, which checks the tie rule
     counts = rng.integers(1, 4, len(extra)).tolist()
     vocab, logp = _vocab(extra, counts)
-    texts = [bytes(rng.choice(list(b"ab\n\xe4\xb8"), size=int(rng.integers(0, 40))).tolist())
-             for _ in range(50)]
+    texts = [
+        bytes(rng.choice(list(b"ab\n\xe4\xb8"), size=int(rng.integers(0, 40))).tolist())
+        for _ in range(50)
+    ]
     seg = vocab.segment(texts, newline_chunks=True)
     for d, text in enumerate(texts):
         got = [vocab.pieces[i] for i in seg.doc_ids(d)]

@@ -10,7 +10,12 @@ import pytest
 
 from bytepiece_core import Tokenizer
 
-MODELS = ["bytepiece_80k", "bytepiece.plus.40k", "bytepiece.id.eu.plus.80k", "bytepiece.zh.id.eu.40k"]
+MODELS = [
+    "bytepiece_80k",
+    "bytepiece.plus.40k",
+    "bytepiece.id.eu.plus.80k",
+    "bytepiece.zh.id.eu.40k",
+]
 
 
 @pytest.fixture(scope="module", params=MODELS)
