@@ -6,7 +6,7 @@ and peak RSS of each run, each in a fresh subprocess (peak RSS from ``os.wait4``
 ratios to the reference. The reference is slow (minutes), so its result at 21 MB is cached in
 ``benchmarks/results/`` (gitignored) together with its model, which ours must equal.
 
-    python benchmarks/bench_train.py                    # 21 MB, warm and cold cache, 2 workers
+    python benchmarks/bench_train.py        # 21 MB: warm and cold cache, 2 workers, SentencePiece
     python benchmarks/bench_train.py --scaling          # also 5, 10 and ~100 MB
     python benchmarks/bench_train.py --ref-python /tmp/refenv/bin/python --refresh-reference
 
@@ -53,6 +53,22 @@ def child(args: argparse.Namespace) -> None:
     """Train once and print a JSON line: seconds, stage seconds, model file."""
     params = json.loads(args.params)
     start = time.perf_counter()
+    if args.impl == "spm":  # SentencePiece unigram of the same size on the same files
+        import sentencepiece as spm
+
+        spm.SentencePieceTrainer.train(
+            input=",".join(args.files),
+            model_prefix=args.out,
+            model_type="unigram",
+            vocab_size=params["max_vocab_size"],
+            num_threads=args.workers,
+            byte_fallback=True,
+            character_coverage=0.9995,
+            max_sentence_length=1 << 16,
+            minloglevel=2,
+        )
+        print(json.dumps({"seconds": time.perf_counter() - start, "stages": {}}))
+        return
     if args.impl == "ours":
         sys.path.insert(0, str(ROOT))
         from bytepiece_core import Trainer
@@ -141,7 +157,7 @@ def reference(python: str, files: list[Path], refresh: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--child", choices=["ours", "ref"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["ours", "ref", "spm"], help=argparse.SUPPRESS)
     parser.add_argument("--impl", help=argparse.SUPPRESS)
     parser.add_argument("--files", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
@@ -181,6 +197,9 @@ def main() -> None:
         cold_env = dict(os.environ, NUMBA_CACHE_DIR=str(folder / "numba-cold"))
         report["ours 21MB, cold cache"] = run_child(
             python, "ours", files, 1, folder / "cold.model", env=cold_env
+        )
+        report["sentencepiece unigram 21MB, 2 threads"] = run_child(
+            python, "spm", files, 2, folder / "spm"
         )
         if args.scaling:
             for size in (5 * MB, 10 * MB, 100 * MB):
