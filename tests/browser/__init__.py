@@ -1,0 +1,1 @@
+"""Browser tests of the served workbench (marked ``browser``)."""

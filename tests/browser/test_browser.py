@@ -1,0 +1,199 @@
+"""The served app in a real browser: ``python -m workbench`` (Voilà) on a free local port,
+driven by Debian's chromium through Playwright. Click Train on the bundled corpus, then check
+in the page that progress completes and that the plots and the lattice are drawn.
+
+Screenshots go to ``$WORKBENCH_SCREENSHOTS`` (default: a new temporary folder); their paths
+are printed. The browser is never downloaded: without ``/usr/bin/chromium`` (or
+``$WORKBENCH_CHROMIUM``) the test fails and says how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_TIMEOUT = 60  # seconds for the server to listen
+PAGE_TIMEOUT = 120_000  # ms for the notebook to run and the app to show (cold Numba cache)
+TRAIN_TIMEOUT = 90_000  # ms for the first training (Numba compilation included)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Debian's chromium is needed at {CHROMIUM} for the browser test: install it with "
+            "`apt-get update && apt-get install -y chromium` (or set WORKBENCH_CHROMIUM to a "
+            "chromium binary). No browser is downloaded. Deselect with -m 'not browser'."
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("the browser test needs the PyPI package playwright: pip install playwright")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    folder = os.environ.get("WORKBENCH_SCREENSHOTS")
+    path = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="workbench-screens-"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python -m workbench`` on a free port; stopped (with its kernels) afterwards."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("voila") / "voila.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "--no-browser", f"--port={port}"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: the kernels stop with it
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _listening(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the workbench server did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            if proc.poll() is not None:
+                break
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        try:  # kernels left in the group
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _local_only(route: Any) -> None:
+    host = urlparse(route.request.url).hostname
+    if host in ("127.0.0.1", "localhost") or route.request.url.startswith(("data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def test_train_and_see_the_app_in_chromium(
+    chromium: str, app_url: str, screenshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    shots: list[Path] = []
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="workbench-chromium-"),  # a fresh profile
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1300, "height": 1000},
+        )
+        try:
+            context.route("**/*", _local_only)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            def shot(name: str) -> None:
+                path = screenshots / f"{len(shots) + 1:02d}-{name}.png"
+                page.screenshot(path=str(path), full_page=True)
+                shots.append(path)
+
+            def visible(selector: str) -> Any:
+                return page.locator(f"{selector} >> visible=true")
+
+            page.goto(app_url, timeout=PAGE_TIMEOUT)
+            page.wait_for_selector(".bytepiece-workbench", timeout=PAGE_TIMEOUT)
+            assert page.locator(".jp-OutputArea-output pre").count() == 0 or (
+                "Error" not in page.locator(".jp-OutputArea-output pre").first.inner_text()
+            ), "the app notebook raised"
+            # Corpus tab: the bundled sample and its scripts plot
+            expect(page.get_by_text("People's Daily 1998").first).to_be_attached()
+            expect(visible(".main-svg").first).to_be_visible(timeout=30_000)
+            expect(visible(".js-plotly-plot .barlayer .point").first).to_be_visible()
+            shot("corpus")
+
+            # Train tab: click Train and wait for the run to finish
+            page.get_by_role("tab", name="Train").click()
+            page.get_by_role("button", name="Train").click()
+            status = page.get_by_text("Trained in")
+            expect(status).to_be_visible(timeout=TRAIN_TIMEOUT)
+            assert "2000 (1502 tokens)" in status.inner_text()
+            widths = page.eval_on_selector_all(  # the four stage bars of the Train tab
+                ".widget-hprogress .progress-bar",
+                "bars => bars.filter(b => b.offsetParent !== null).map(b => b.style.width)",
+            )
+            assert widths == ["100%"] * 4, widths
+            expect(visible(".js-plotly-plot").first).to_be_visible()
+            expect(visible(".xtick text").get_by_text("candidates").first).to_be_visible()
+            shot("train")
+
+            # Vocabulary tab: the trained model's pieces in the table and the histogram
+            page.get_by_role("tab", name="Vocabulary").click()
+            expect(visible(".wb-table td").first).to_be_visible(timeout=30_000)
+            expect(visible(".barlayer .point").first).to_be_visible()
+            shot("vocabulary")
+
+            # Lattice tab: the lattice of the default sentence under the trained model
+            page.get_by_role("tab", name="Lattice").click()
+            expect(visible(".barlayer .point").first).to_be_visible(timeout=30_000)
+            assert visible(".barlayer .point").count() > 50  # edges and boundary bars
+            expect(page.get_by_text("segmentations; entropy at").first).to_be_visible()
+            expect(visible("select").filter(has_text="trained 2000").first).to_be_attached()
+            shot("lattice")
+
+            page.get_by_role("tab", name="Compare").click()
+            expect(visible(".wb-token").first).to_be_visible(timeout=30_000)
+            shot("compare")
+            assert not errors, f"JavaScript errors in the page: {errors}"
+        finally:
+            context.close()
+    with capsys.disabled():
+        print("\nworkbench screenshots:", *(f"  {s}" for s in shots), sep="\n")
+    assert all(s.stat().st_size > 10_000 for s in shots)

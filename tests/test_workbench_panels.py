@@ -1,0 +1,424 @@
+"""The workbench panels, driven headless as a person would: set ``.value``, call ``.click()``,
+then check the shared state, the tables and the figures' data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bytepiece_core import Tokenizer
+from bytepiece_core.metrics import score_segmentation, vocab_table
+from bytepiece_core.trainer import TrainEvent
+from workbench import Workbench
+from workbench.panels.entropy import gold_for
+from workbench.panels.lattice import MAX_BYTES
+from workbench.state import RELEASED
+
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def released() -> Tokenizer:
+    return Tokenizer.from_pretrained()
+
+
+@pytest.fixture()
+def wb(released: Tokenizer) -> Workbench:
+    return Workbench(released=released)
+
+
+@pytest.fixture(scope="module")
+def trained(released: Tokenizer) -> Workbench:
+    """A workbench after one Train click on the bundled corpus (sizes 2000, 1000, 500)."""
+    app = Workbench(released=released)
+    app.train.train_button.click()
+    assert app.train.join(TIMEOUT), "training did not finish"
+    return app
+
+
+def _text(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def _tokens_shown(html: str) -> int:
+    return html.count('class="wb-token"')
+
+
+# -- Train ---------------------------------------------------------------------------------
+
+
+def test_train_on_the_bundled_corpus_makes_the_models(trained: Workbench) -> None:
+    panel, state = trained.train, trained.state
+    assert "Trained in" in _text(panel.status.value)
+    assert state.trainer is not None and state.trainer.max_vocab_size == [2000, 1000, 500]
+    labels = list(state.models)
+    assert labels[-1] == RELEASED and [lab.split(" (")[0] for lab in labels[:3]] == [
+        "trained 2000",
+        "trained 1000",
+        "trained 500",
+    ]
+    assert all(bar.value == 1.0 and bar.bar_style == "success" for bar in panel.bars.values())
+    assert not panel.train_button.disabled and panel.stop_button.disabled
+    # the final plot is the trainer's history
+    h = state.trainer.history
+    growth = {t.name: t for t in panel.growth.data}
+    assert list(growth["vocabulary"].y) == [s.n_pieces for s in h.vocab]
+    assert list(growth["heaps"].y) == [p.distinct_pieces for p in h.heaps]
+    # the summary has one row per size
+    assert _text(panel.summary.value).count("trained ") == 3
+
+
+def test_save_the_trained_models(trained: Workbench, tmp_path: Path) -> None:
+    trained.train.save_path.value = str(tmp_path / "pd.model")
+    trained.train.save_button.click()
+    assert "Saved to" in _text(trained.train.status.value)
+    for size, pieces in zip([2000, 1000, 500], trained.state.trainer.pieces, strict=True):
+        tok = Tokenizer(tmp_path / f"pd.model.{size}")
+        assert tok.vocab_size == len(pieces) + 3
+    trained.train.save_path.value = ""
+    trained.train.save_button.click()
+    assert "type a file name" in _text(trained.train.status.value)
+
+
+def test_vocabulary_panel_shows_the_trained_pieces(trained: Workbench) -> None:
+    panel, trainer = trained.vocab, trained.state.trainer
+    assert panel.table.value == ""  # filled when first shown
+    trained.select("Vocabulary")
+    assert panel.model.value.startswith("trained 2000")  # the new model replaced the released
+    table = panel.frame()
+    assert set(table["piece"]) == set(trainer.pieces[0])
+    assert dict(zip(table["piece"], table["count"], strict=True)) == trainer.pieces[0]
+    lengths = {}
+    for bar in panel.lengths.data:
+        for x, y in zip(bar.x, bar.y, strict=True):
+            lengths[x] = lengths.get(x, 0) + y
+    assert lengths == table["n_bytes"].value_counts().to_dict()
+
+
+def test_vocabulary_search_and_sort(trained: Workbench) -> None:
+    panel = trained.vocab
+    panel.query.value = "中国"
+    rows = re.findall(r"<tr>\s*<td>(\d+)</td>\s*<td>([^<]*)</td>", panel.table.value)
+    assert rows and all("中国" in text for _, text in rows)
+    table = panel.frame()
+    n_match = table["text"].str.contains("中国").sum()
+    assert f"<b>{n_match:,}</b> of {len(table):,} pieces match" in panel.count.value
+    panel.query.value = ""
+    panel.sort.value = "n_bytes"
+    panel.descending.value = True
+    panel.limit.value = 50
+    first = re.search(r"<tr>\s*<td>(\d+)</td>", panel.table.value)
+    assert first is not None
+    longest = table.sort_values(["n_bytes", "id"], ascending=[False, True]).iloc[0]
+    assert int(first.group(1)) == longest["id"]
+    assert _text(panel.table.value).count("\n") > 0 and "showing 50" in panel.count.value
+    panel.sort.value = "count"
+
+
+def test_invalid_options_show_the_error_and_keep_train_enabled(wb: Workbench) -> None:
+    panel = wb.train
+    panel.sizes.value = "100"
+    panel.train_button.click()
+    assert "max_vocab_size must be at least 259, got 100" in _text(panel.status.value)
+    assert "training failed" in _text(panel.status.value)
+    assert not panel.train_button.disabled and panel.job is None
+    panel.sizes.value = "2000, lots"
+    panel.train_button.click()
+    assert "'lots' is not a whole number" in _text(panel.status.value)
+    panel.sizes.value = "500"
+    panel.order.value = 0
+    panel.train_button.click()
+    assert "order must be at least 1" in _text(panel.status.value)
+    assert wb.state.trainer is None and list(wb.state.models) == [RELEASED]
+
+
+def test_stop_mid_training_keeps_the_previous_model(wb: Workbench, monkeypatch: Any) -> None:
+    panel, state = wb.train, wb.state
+    panel.sizes.value = "600"
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    before_trainer, before_models = state.trainer, dict(state.models)
+    assert before_trainer is not None
+
+    reached, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+    original = panel._on_event
+
+    def held(event: TrainEvent, n_docs: int) -> None:  # pause the run at its first event
+        seen.append(event.stage)
+        reached.set()
+        release.wait(TIMEOUT)
+        original(event, n_docs)
+
+    monkeypatch.setattr(panel, "_on_event", held)
+    panel.sizes.value = "900"
+    panel.train_button.click()
+    assert reached.wait(TIMEOUT)
+    assert panel.train_button.disabled and not panel.stop_button.disabled  # running
+    panel.stop_button.click()
+    release.set()
+    assert panel.join(TIMEOUT)
+    assert seen == ["read"], "training went on after Stop"
+    assert "Stopped" in _text(panel.status.value) and "previous model is kept" in _text(
+        panel.status.value
+    )
+    assert state.trainer is before_trainer
+    assert state.models == before_models
+    assert not panel.train_button.disabled and panel.stop_button.disabled
+
+
+def test_a_failing_run_shows_its_error(wb: Workbench, monkeypatch: Any) -> None:
+    def broken(event: TrainEvent, n_docs: int) -> None:
+        raise RuntimeError("display broke")
+
+    monkeypatch.setattr(wb.train, "_on_event", broken)
+    wb.train.sizes.value = "400"
+    wb.train.train_button.click()
+    assert wb.train.join(TIMEOUT)
+    assert "training failed" in _text(wb.train.status.value)
+    assert "RuntimeError: display broke" in _text(wb.train.status.value)
+    assert not wb.train.train_button.disabled and wb.state.trainer is None
+
+
+# -- Corpus --------------------------------------------------------------------------------
+
+
+def test_corpus_choices_reach_every_panel(wb: Workbench, tmp_path: Path) -> None:
+    wb.corpus.sample.value = "en_kjv"
+    assert wb.state.corpus.name == "en_kjv"
+    assert "790" in wb.corpus.summary.value and "In the beginning" in wb.corpus.preview.value
+    scripts = dict(zip(wb.corpus.scripts.data[0].y, wb.corpus.scripts.data[0].x, strict=True))
+    assert max(scripts, key=scripts.get) == "Latin"
+    assert "In the beginning" in wb.compare.text.value
+    assert [v for _, v in wb.lattice.sentence.options[1:]] == wb.state.corpus.sentences(30, 50)
+    f = tmp_path / "mine.txt"
+    f.write_text("alpha beta\ngamma\n", encoding="utf-8")
+    wb.corpus.path.value = str(f)
+    wb.corpus.load_button.click()
+    assert wb.state.corpus.texts == ["alpha beta\n", "gamma\n"]
+    assert "Using mine.txt: 2 lines" in _text(wb.corpus.status.value)
+
+
+def test_corpus_errors_are_shown_and_keep_the_corpus(wb: Workbench, tmp_path: Path) -> None:
+    before = wb.state.corpus
+    wb.corpus.path.value = str(tmp_path / "nope.txt")
+    wb.corpus.load_button.click()
+    assert "loading" in _text(wb.corpus.status.value) and "no file at" in _text(
+        wb.corpus.status.value
+    )
+    wb.corpus.path.value = ""
+    wb.corpus.load_button.click()
+    assert "type the path of a UTF-8 text file" in _text(wb.corpus.status.value)
+    wb.corpus.upload.value = (
+        {
+            "name": "bad.txt",
+            "type": "text/plain",
+            "size": 3,
+            "content": memoryview(b"\xff\xfe\n"),
+            "last_modified": dt.datetime(2024, 1, 1),
+        },
+    )
+    assert "bad.txt is not UTF-8 text" in _text(wb.corpus.status.value)
+    assert wb.state.corpus is before
+
+
+def test_upload_a_corpus(wb: Workbench) -> None:
+    content = "上传的文本\nsecond line\n".encode()
+    wb.corpus.upload.value = (
+        {
+            "name": "up.txt",
+            "type": "text/plain",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": dt.datetime(2024, 1, 1),
+        },
+    )
+    assert wb.state.corpus.name == "up.txt" and wb.state.corpus.n_lines == 2
+
+
+# -- Lattice -------------------------------------------------------------------------------
+
+
+def test_alpha_slider_sets_the_marginals(wb: Workbench, released: Tokenizer) -> None:
+    panel = wb.lattice
+    assert panel.figure.widget is None  # no figure widget before its tab is shown
+    wb.select("Lattice")
+    widget = panel.figure.widget
+    assert widget is not None and panel.figure.box.children == (widget,)
+    text = panel.text.value
+    for alpha in (0.0, 0.35, 2.5):
+        panel.alpha.value = alpha
+        lat = released.lattice(text, alpha=alpha)
+        edges = {t.name: t for t in panel.figure.data}
+        np.testing.assert_allclose(edges["marginals"].marker.opacity, np.clip(lat.marginals, 0, 1))
+        np.testing.assert_allclose(edges["boundary"].y, lat.boundary_prob)
+        assert f"entropy at α = {alpha:g}" in _text(panel.info.value)
+        assert panel.lattice is not None and panel.lattice.alpha == alpha
+        assert panel.figure.widget is widget  # updated in place
+
+
+def test_lattice_follows_text_sentence_and_model(trained: Workbench) -> None:
+    panel, state = trained.lattice, trained.state
+    sentence = panel.sentence.options[3][1]
+    panel.sentence.value = sentence
+    assert panel.text.value == sentence
+    assert panel.model.value.startswith("trained 2000")
+    tok = state.models[panel.model.value]
+    ticks = list(panel.figure.layout.xaxis2.ticktext)
+    assert "".join(ticks) == sentence.replace(" ", "␣")
+    assert _tokens_shown(panel.info.value) == len(tok.tokenize(sentence))
+    panel.model.value = RELEASED
+    assert _tokens_shown(panel.info.value) == len(state.models[RELEASED].tokenize(sentence))
+
+
+def test_sample_button_draws_seeded_segmentations(wb: Workbench, released: Tokenizer) -> None:
+    panel = wb.lattice
+    panel.alpha.value = 0.2
+    panel.n_samples.value = 4
+    panel.seed.value = 7
+    panel.sample_button.click()
+    rows = panel.samples.value.split("<div><span style='color:#777'>")[1:]
+    assert len(rows) == 4
+    for k, row in enumerate(rows):
+        pieces = released.tokenize(panel.text.value, alpha=0.2, seed=7 + k)
+        assert row.startswith(f"seed {7 + k}, {len(pieces)} tokens")
+        assert _tokens_shown(row) == len(pieces)
+    again = panel.samples.value
+    panel.sample_button.click()
+    assert panel.samples.value == again  # the same seeds give the same samples
+
+
+def test_long_text_is_clipped_with_a_warning(wb: Workbench) -> None:
+    wb.lattice.text.value = "天气" * 100
+    assert wb.lattice.lattice is not None and wb.lattice.lattice.n_bytes <= MAX_BYTES
+    assert "longer than" in _text(wb.lattice.status.value)
+
+
+# -- Compare -------------------------------------------------------------------------------
+
+
+def test_compare_trained_with_released(trained: Workbench) -> None:
+    panel, models = trained.compare, trained.state.models
+    assert panel.left.value.startswith("trained 2000") and panel.right.value == RELEASED
+    panel.text.value = "中国人民银行发表新年讲话"
+    a = models[panel.left.value].tokenize(panel.text.value)
+    b = models[RELEASED].tokenize(panel.text.value)
+    blocks = panel.spans.value.split("<div style='margin:6px 0 14px 0'>")[1:]
+    assert _tokens_shown(blocks[0]) == len(a) and _tokens_shown(blocks[1]) == len(b)
+    assert f"{len(a)} tokens" in _text(blocks[0]) and f"{len(b)} tokens" in _text(blocks[1])
+    panel.right.value = next(lab for lab in models if lab.startswith("trained 500"))
+    c = models[panel.right.value].tokenize(panel.text.value)
+    assert f"{len(c)} tokens" in _text(panel.spans.value)
+    assert _text(panel.corpus_table.value).count("trained ") == 2
+
+
+# -- Tune and Entropy ----------------------------------------------------------------------
+
+
+def test_tune_sweep_and_size_slider(wb: Workbench) -> None:
+    panel, state = wb.tune, wb.state
+    panel.sizes.value = "300, 600, 1200"
+    panel.heldout.value = 0.2
+    panel.run_button.click()
+    assert panel.join(TIMEOUT)
+    assert "Sweep done: 3 sizes" in _text(panel.status.value), panel.status.value
+    sweep = state.sweep
+    assert sweep is not None and list(panel.size.options) == [300, 600, 1200]
+    assert panel.progress.value == 1.0
+    for size in (300, 1200):
+        panel.size.value = size
+        row = sweep.table[sweep.table["size"] == size].iloc[0]
+        chosen = {(t.meta, t.name): t for t in panel.figure.data}[("bits_per_byte", "chosen")]
+        assert list(chosen.x) == [row["vocab_size"]] * 2
+        assert list(chosen.y) == pytest.approx(
+            [row["train_bits_per_byte"], row["heldout_bits_per_byte"]]
+        )
+        pieces = sweep.tokenizers[size].tokenize(panel.sample.value)
+        assert f"{len(pieces)} tokens at size {size}" in _text(panel.segmented.value)
+    panel.add_button.click()
+    assert "sweep 1200" in state.models and list(state.models)[-1] == RELEASED
+    # the Entropy tab draws the same sweep
+    names = [(t.meta, t.name) for t in wb.entropy.sweep.data]
+    assert ("bits_per_byte", "held-out") in names and ("bytes_per_token", "train") in names
+    # a new corpus makes the sweep stale: it is dropped and its curves hidden
+    wb.corpus.sample.value = "en_kjv"
+    assert state.sweep is None and panel.size.disabled and panel.segmented.value == ""
+    assert panel.figure.box.layout.display == "none"
+    assert wb.entropy.sweep.box.layout.display == "none"
+
+
+def test_tune_rejects_bad_sizes(wb: Workbench) -> None:
+    wb.tune.sizes.value = "300, 100"
+    wb.tune.run_button.click()
+    assert wb.tune.join(TIMEOUT)
+    assert "the sweep failed" in _text(wb.tune.status.value) and "259" in _text(
+        wb.tune.status.value
+    )
+    assert not wb.tune.run_button.disabled and wb.state.sweep is None
+
+
+def test_entropy_curve_and_surprisal(wb: Workbench) -> None:
+    from bytepiece_core import analysis
+
+    panel, corpus = wb.entropy, wb.state.corpus
+    panel.order.value = 4
+    panel.compute_button.click()
+    assert panel.join(TIMEOUT)
+    want = analysis.ngram_entropy(corpus.texts, order=4)["entropy"].tolist()
+    assert list(panel.curve.data[0].y) == pytest.approx(want)
+    assert "H_0 =" in _text(panel.status.value), panel.status.value
+    # surprisal of a People's Daily line under orders 1..3, with its gold and n-gram cuts
+    sentence = panel.sentence.value
+    gold = gold_for(corpus, sentence)
+    assert gold is not None, "lines with a gold segmentation come first"
+    frame = analysis.ngram_model(corpus.texts, order=4).surprisal(sentence)
+    lines = {t.name: t for t in panel.surprisal.data}
+    assert set(lines) == {"order 1", "order 2", "order 3", "gold boundary", "n-gram cut"}
+    got = [np.nan if v is None else v for v in lines["order 3"].y]
+    np.testing.assert_allclose(got, frame["order_3"].to_numpy(), equal_nan=True)
+    gold_cuts = np.cumsum([len(w.encode()) for w in gold])[:-1]
+    gold_x = [x for x in lines["gold boundary"].x if x is not None]
+    assert gold_x == [c - 0.5 for c in gold_cuts for _ in range(2)]
+    pieces = analysis.ngram_model(corpus.texts, order=4).segment(sentence)
+    model_cuts = np.cumsum([len(p) for p in pieces])[:-1]
+    assert list(lines["n-gram cut"].x) == [c - 0.5 for c in model_cuts]
+    scores = score_segmentation([pieces], [gold])
+    assert f"F1 <b>{scores.boundary_f1:.2f}</b>" in panel.cuts.value
+    assert _tokens_shown(panel.cuts.value) == len(pieces)
+    # another sentence redraws
+    panel.sentence.value = panel.sentence.options[1]
+    assert _tokens_shown(panel.cuts.value) == len(panel.model.segment(panel.sentence.value))
+
+
+# -- the app -------------------------------------------------------------------------------
+
+
+def test_workbench_tabs(wb: Workbench) -> None:
+    assert wb.tabs.titles == (
+        "Corpus",
+        "Train",
+        "Vocabulary",
+        "Entropy",
+        "Tune",
+        "Lattice",
+        "Compare",
+    )
+    wb.select("Lattice")
+    assert wb.tabs.selected_index == 5
+    with pytest.raises(ValueError, match="no tab 'Nope'"):
+        wb.select("Nope")
+    bundle = wb._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == wb.widget.model_id
+
+
+def test_vocab_table_of_released_model(wb: Workbench, released: Tokenizer) -> None:
+    wb.select("Vocabulary")
+    assert wb.vocab.model.value == RELEASED
+    assert len(wb.vocab.frame()) == len(vocab_table(released))

@@ -1,0 +1,119 @@
+"""``Workbench``: all panels in one tabbed app over one shared state.
+
+In a notebook cell::
+
+    from workbench import Workbench
+    Workbench("en_kjv")          # the last expression of a cell displays the app
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as W
+
+from bytepiece_core import Tokenizer
+
+from .corpora import Corpus, load_corpus
+from .panels import (
+    ComparePanel,
+    CorpusPanel,
+    EntropyPanel,
+    LatticePanel,
+    TrainPanel,
+    TunePanel,
+    VocabPanel,
+)
+from .panels._base import Panel
+from .state import AppState
+
+__all__ = ["Workbench"]
+
+_HEADER = (
+    "<div style='display:flex;align-items:baseline;gap:12px'>"
+    "<h2 style='margin:4px 0'>BytePiece Workbench</h2>"
+    "<span style='color:#666'>train, see and tune minimum-entropy tokenizers</span></div>"
+)
+
+
+class Workbench:
+    """The workbench app: Corpus, Train, Vocabulary, Entropy, Tune, Lattice and Compare tabs.
+
+    Parameters
+    ----------
+    corpus
+        What to study: a bundled sample name (see ``workbench.corpora.SAMPLES``), ``"mixed"``,
+        a path to a UTF-8 text file, a list of str, or None for the default sample
+        (People's Daily).
+    released
+        The model to compare with (default: ``Tokenizer.from_pretrained()``).
+
+    Attributes
+    ----------
+    state : AppState
+        Shared by the panels: corpus, trained models, sweep.
+    corpus, train, vocab, entropy, tune, lattice, compare : Panel
+        The panels (each has a ``widget``).
+    tabs : Tab
+    widget : VBox
+        The whole app (what a notebook cell displays).
+
+    Examples
+    --------
+    In a notebook cell, the last expression displays the app::
+
+        from workbench import Workbench
+        Workbench()
+    """
+
+    def __init__(
+        self,
+        corpus: str | os.PathLike[str] | Sequence[str] | Corpus | None = None,
+        released: Tokenizer | None = None,
+    ) -> None:
+        self.state = AppState(load_corpus(corpus), released=released)
+        self.corpus = CorpusPanel(self.state)
+        self.train = TrainPanel(self.state)
+        self.vocab = VocabPanel(self.state)
+        self.entropy = EntropyPanel(self.state)
+        self.tune = TunePanel(self.state)
+        self.lattice = LatticePanel(self.state)
+        self.compare = ComparePanel(self.state)
+        self.tabs = W.Tab(children=[p.widget for p in self.panels])
+        self.tabs.titles = tuple(p.title for p in self.panels)
+        self.tabs.observe(self._on_tab, "selected_index")
+        self.panels[0].on_show()
+        self.widget = W.VBox([W.HTML(_HEADER), self.tabs])
+        self.widget.add_class("bytepiece-workbench")
+
+    @property
+    def panels(self) -> list[Panel]:
+        """The panels in tab order."""
+        return [
+            self.corpus,
+            self.train,
+            self.vocab,
+            self.entropy,
+            self.tune,
+            self.lattice,
+            self.compare,
+        ]
+
+    def select(self, title: str) -> None:
+        """Show the tab with this title (e.g. ``"Lattice"``)."""
+        titles = [p.title for p in self.panels]
+        if title not in titles:
+            raise ValueError(f"no tab {title!r}; tabs are {titles}")
+        self.tabs.selected_index = titles.index(title)
+
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        if change["new"] is not None:
+            self.panels[change["new"]].on_show()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"Workbench(corpus={self.state.corpus.name!r}, models={list(self.state.models)})"

@@ -1,0 +1,104 @@
+"""What every panel has: the shared state, a status line where errors are shown, and helpers
+to keep model menus in step with the state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, ClassVar
+
+import ipywidgets as W
+
+from ..html import error_html, status_html
+from ..state import AppState
+from ._slot import FigureSlot
+
+__all__ = ["Panel", "Throttle", "section", "sync_model_menu"]
+
+log = logging.getLogger("workbench")
+
+
+def section(title: str, note: str = "") -> W.HTML:
+    """A small heading with an optional explanation under it."""
+    extra = f"<div style='color:#666;font-size:12px'>{note}</div>" if note else ""
+    return W.HTML(f"<h4 style='margin:10px 0 2px 0'>{title}</h4>{extra}")
+
+
+def sync_model_menu(
+    menu: W.Dropdown, labels: list[str], prefer: str | None = None, keep: bool = True
+) -> None:
+    """Set a model menu's options to ``labels``, keeping its value if it is still there (and
+    ``keep``), else ``prefer`` (if given and present), else the first label."""
+    current = menu.value
+    menu.options = labels
+    if keep and current in labels:
+        menu.value = current
+    elif prefer in labels:
+        menu.value = prefer
+    elif labels:
+        menu.value = labels[0]
+
+
+class Panel:
+    """Base of the panels: ``state``, a ``status`` HTML line and the root ``widget``.
+
+    Subclasses build their controls in ``__init__`` and set ``self.widget``.
+    """
+
+    title: ClassVar[str] = "panel"
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.status = W.HTML()
+        self.widget: W.Widget = W.VBox()
+        self.slots: list[FigureSlot] = []
+
+    def slot(self, width: int | None = None) -> FigureSlot:
+        """A new place for a figure, shown once the panel is (see :class:`FigureSlot`)."""
+        slot = FigureSlot(width)
+        self.slots.append(slot)
+        return slot
+
+    def on_show(self) -> None:
+        """The panel is being shown (its tab selected): create its figure widgets."""
+        for slot in self.slots:
+            slot.activate()
+
+    def show_status(self, message: str, kind: str = "info") -> None:
+        """Show a one-line message (info, ok, warn or error)."""
+        self.status.value = status_html(message, kind)
+
+    def show_error(self, exc: BaseException, action: str) -> None:
+        """Show an error in the panel (and log it): what failed, the exception and message."""
+        log.warning("%s failed: %s: %s", action, type(exc).__name__, exc)
+        self.status.value = error_html(exc, action)
+
+    def guarded(self, action: str, fn: Any, *args: Any) -> Any:
+        """Call ``fn(*args)``; an exception is shown in the status line instead of raised.
+
+        Returns the result, or None after an error.
+        """
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self.show_error(exc, action)
+            return None
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self.on_show()
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class Throttle:
+    """True at most every ``interval`` seconds (progress updates from a busy thread)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self._last = 0.0
+
+    def __call__(self, force: bool = False) -> bool:
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            return True
+        return False

@@ -1,0 +1,132 @@
+"""Compare panel: the same text under two models (two trained sizes, or a trained model and
+the released one), as coloured token spans with counts, and how each codes the corpus."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from bytepiece_core.metrics import evaluate
+
+from ..html import compare_html, frame_html
+from ..state import RELEASED, AppState
+from ._base import Panel, section, sync_model_menu
+
+__all__ = ["ComparePanel", "metrics_frame"]
+
+
+def metrics_frame(models: dict[str, Any], texts: list[str]) -> pd.DataFrame:
+    """How each model codes ``texts``: one row per model label."""
+    rows = []
+    for label, tok in models.items():
+        m = evaluate(tok, texts)
+        rows.append(
+            {
+                "model": label,
+                "tokens": m.n_tokens,
+                "bytes/token": m.bytes_per_token,
+                "chars/token": m.chars_per_token,
+                "bits/byte": m.bits_per_byte,
+                "bits/token": m.bits_per_token,
+                "fragments": m.fragment_share,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+class ComparePanel(Panel):
+    """Two models side by side on one text and on the corpus.
+
+    Attributes
+    ----------
+    text : Textarea
+    left, right : Dropdown, the two models
+    spans : HTML, the two tokenizations with counts
+    corpus_table : HTML, compression and code length of each model on the corpus
+    """
+
+    title = "Compare"
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        self._held = False
+        self.text = W.Textarea(
+            description="Text",
+            continuous_update=False,
+            layout=W.Layout(width="720px", height="90px"),
+        )
+        self.left = W.Dropdown(description="Model A", layout=W.Layout(width="420px"))
+        self.right = W.Dropdown(description="Model B", layout=W.Layout(width="420px"))
+        self.spans = W.HTML()
+        self.corpus_table = W.HTML()
+        self._sync_menus()
+        self._fill_text()
+        for w in (self.text, self.left, self.right):
+            w.observe(lambda change: self.refresh(), "value")
+        state.observe(self._on_models, "models")
+        state.observe(self._on_corpus, "corpus")
+        self.widget = W.VBox(
+            [
+                section(
+                    "Compare two models",
+                    "The same text cut by two models; hover a token for its id. Below, "
+                    "how each codes the whole corpus (compression and bits per byte).",
+                ),
+                W.HBox([self.left, self.right]),
+                self.text,
+                self.status,
+                self.spans,
+                section("On the corpus"),
+                self.corpus_table,
+            ]
+        )
+        self.refresh()
+
+    def _sync_menus(self) -> None:
+        labels = list(self.state.models)
+        keep = self.left.value != RELEASED  # a new trained model replaces the released one
+        sync_model_menu(self.left, labels, self.state.default_model(), keep=keep)
+        sync_model_menu(self.right, labels, RELEASED)
+
+    def _fill_text(self) -> None:
+        self.text.value = "\n".join(self.state.corpus.sentences(3, max_chars=80))
+
+    def _on_models(self, change: dict[str, Any]) -> None:
+        with self.hold():
+            self._sync_menus()
+        self.refresh()
+
+    def _on_corpus(self, change: dict[str, Any]) -> None:
+        with self.hold():
+            self._fill_text()
+        self.refresh()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """A context in which control changes do not refresh (set several at once)."""
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+
+    def refresh(self) -> None:
+        """Tokenize the text and the corpus with both models."""
+        if self._held or self.left.value is None or self.right.value is None:
+            return
+        models = {label: self.state.models[label] for label in (self.left.value, self.right.value)}
+        try:
+            a, b = (self.state.models[v] for v in (self.left.value, self.right.value))
+            text = self.text.value
+            self.spans.value = compare_html(
+                (self.left.value, a.tokenize(text)), (self.right.value, b.tokenize(text))
+            )
+            self.corpus_table.value = frame_html(metrics_frame(models, self.state.corpus.texts))
+        except Exception as exc:
+            self.show_error(exc, "comparing")
+            return
+        self.status.value = ""

@@ -1,0 +1,224 @@
+"""Entropy panel (TEACHING.md steps 2-4 and 6): how predictable the next byte is given k bytes
+of context, where surprisal peaks along a sentence (and whether the n-gram Viterbi cuts there,
+scored against the gold words), and bits per byte and compression against vocabulary size
+from the last sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+
+from bytepiece_core import analysis
+from bytepiece_core.metrics import score_segmentation
+
+from ..corpora import SAMPLES, Corpus, load_lines
+from ..figures import (
+    ngram_entropy_figure,
+    surprisal_figure,
+    sweep_figure,
+)
+from ..html import cut_offsets, token_spans_html
+from ..jobs import Job
+from ..state import AppState
+from ._base import Panel, section
+
+__all__ = ["EntropyPanel", "gold_for"]
+
+
+def gold_for(corpus: Corpus, sentence: str) -> list[str] | None:
+    """The gold words of one line of the corpus (None if it has no gold or no such line).
+
+    >>> from workbench.corpora import load_corpus
+    >>> gold_for(load_corpus("zh_pd199801"), "中共中央总书记、国家主席江泽民")[:3]
+    ['中共中央', '总书记', '、']
+    """
+    if corpus.gold is None:
+        return None
+    lines = [t.strip() for t in corpus.texts if t.strip()]
+    for line, words in zip(lines, corpus.gold, strict=True):
+        if line == sentence:
+            return words
+    return None
+
+
+class EntropyPanel(Panel):
+    """The byte n-gram model of the corpus.
+
+    Attributes
+    ----------
+    order : IntSlider, the n-gram order
+    all_samples : Checkbox, also draw the curves of the other bundled samples
+    compute_button : Button, computes the curve and the n-gram model (in the background)
+    curve : FigureSlot, H_k against k
+    sentence : Dropdown, a line of the corpus
+    surprisal : FigureSlot, surprisal per byte with gold boundaries and n-gram cuts
+    cuts : HTML, the n-gram segmentation and its boundary scores
+    sweep : FigureSlot, bits/byte and bytes/token against vocabulary size
+    model : the ``NgramModel`` of the corpus (None until computed)
+    """
+
+    title = "Entropy"
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        self.order = W.IntSlider(value=6, min=1, max=10, description="order")
+        self.all_samples = W.Checkbox(value=False, description="compare bundled samples")
+        self.compute_button = W.Button(
+            description="Compute", icon="calculator", button_style="primary"
+        )
+        self.curve = self.slot(width=760)
+        self.sentence = W.Dropdown(description="Sentence", layout=W.Layout(width="640px"))
+        self.surprisal = self.slot(width=1150)
+        self.cuts = W.HTML()
+        self.sweep = self.slot(width=1150)
+        self.sweep_note = W.HTML()
+        self.model: analysis.NgramModel | None = None
+        self.job: Job | None = None
+        self._computed_for: tuple[int, int, bool] | None = None
+        self.compute_button.on_click(self._on_compute)
+        self.sentence.observe(lambda change: self.refresh_sentence(), "value")
+        state.observe(self._on_corpus, "corpus")
+        state.observe(lambda change: self.refresh_sweep(), "sweep")
+        self._fill_sentences()
+        self.widget = W.VBox(
+            [
+                section(
+                    "How predictable is the next byte?",
+                    "H_k: entropy of a byte given the k bytes before it (bits/byte). "
+                    "The drop from one order to the next is what context tells.",
+                ),
+                W.HBox([self.order, self.all_samples, self.compute_button]),
+                self.status,
+                self.curve.box,
+                section(
+                    "Where are the word boundaries?",
+                    "Surprisal of each byte under the n-gram model: inside a word the next "
+                    "byte is predictable, across a boundary it is not. Dotted: gold word "
+                    "boundaries; triangles: cuts of the n-gram Viterbi segmentation.",
+                ),
+                self.sentence,
+                self.surprisal.box,
+                self.cuts,
+                section("Bits per byte and compression against vocabulary size"),
+                self.sweep_note,
+                self.sweep.box,
+            ]
+        )
+        self.refresh_sweep()
+
+    def on_show(self) -> None:
+        """Create the figures and compute on first view of a corpus (the tab was selected)."""
+        super().on_show()
+        if self._computed_for != self._key() and (self.job is None or not self.job.running):
+            self._on_compute()
+
+    def _key(self) -> tuple[int, int, bool]:
+        return (id(self.state.corpus), self.order.value, self.all_samples.value)
+
+    def _fill_sentences(self) -> None:
+        corpus = self.state.corpus
+        sentences = [s for s in corpus.sentences(40, max_chars=40) if len(s) >= 6]
+        if corpus.gold is not None:  # lines with a gold segmentation first
+            sentences.sort(key=lambda s: gold_for(corpus, s) is None)
+        self.sentence.options = sentences
+        self.sentence.value = sentences[0] if sentences else None
+
+    def _on_corpus(self, change: dict[str, Any]) -> None:
+        self.model = None
+        self._fill_sentences()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the computation (True if none is running or it finished)."""
+        return self.job.join(timeout) if self.job is not None else True
+
+    def _on_compute(self, _: Any = None) -> None:
+        if self.job is not None and self.job.running:
+            return
+        corpus, order, compare = self.state.corpus, self.order.value, self.all_samples.value
+        key = self._key()
+        self.compute_button.disabled = True
+        self.show_status(f"Computing the order-{order} model of {corpus.name}…")
+
+        def work(job: Job) -> tuple[dict[str, Any], Any]:
+            curves = {corpus.name: analysis.ngram_entropy(corpus.texts, order=order)}
+            if compare:
+                for name in SAMPLES:
+                    if name != corpus.name:
+                        curves[name] = analysis.ngram_entropy(load_lines(name), order=order)
+            model: analysis.NgramModel | Exception
+            try:  # the curve stands on its own if the model cannot be built
+                model = analysis.ngram_model(
+                    corpus.texts, order=order, min_count=self.state.options.min_count
+                )
+            except Exception as exc:
+                model = exc
+            return curves, model
+
+        def success(result: tuple[dict[str, Any], Any]) -> None:
+            curves, model = result
+            self._computed_for = key
+            self.curve.show(ngram_entropy_figure(curves))
+            h = curves[corpus.name]["entropy"].tolist()
+            self.show_status(f"H_0 = {h[0]:.2f} → H_{order} = {h[-1]:.2f} bits/byte", "ok")
+            if isinstance(model, Exception):
+                self.model = None
+                self.show_error(model, "building the n-gram model for surprisal")
+                return
+            self.model = model
+            self.refresh_sentence()
+
+        def finish() -> None:
+            self.compute_button.disabled = False
+
+        self.job = Job(
+            work,
+            success,
+            lambda exc: self.show_error(exc, "computing entropy"),
+            finish,
+            name="workbench-entropy",
+        ).start()
+
+    def refresh_sentence(self) -> None:
+        """Surprisal and n-gram cuts of the chosen sentence."""
+        sentence = self.sentence.value
+        if self.model is None or not sentence:
+            return
+        try:
+            frame = self.model.surprisal(sentence)
+            pieces = self.model.segment(sentence)
+            gold = gold_for(self.state.corpus, sentence)
+            gold_cuts = sorted(cut_offsets([w.encode("utf-8") for w in gold])) if gold else []
+            fig = surprisal_figure(
+                frame, gold_cuts=gold_cuts, model_cuts=sorted(cut_offsets(pieces))
+            )
+        except Exception as exc:
+            self.show_error(exc, "computing surprisal")
+            return
+        self.surprisal.show(fig)
+        note = "no gold segmentation for this corpus"
+        if gold:
+            s = score_segmentation([pieces], [gold])
+            note = (
+                f"boundary precision {s.boundary_precision:.2f}, recall "
+                f"{s.boundary_recall:.2f}, F1 <b>{s.boundary_f1:.2f}</b> against the gold "
+                f"words ({len(gold)} words)"
+            )
+        self.cuts.value = f"n-gram Viterbi words ({len(pieces)}): {note}" + token_spans_html(pieces)
+
+    def refresh_sweep(self) -> None:
+        """Draw the last sweep (or say how to make one)."""
+        sweep = self.state.sweep
+        if sweep is None:
+            self.sweep_note.value = "Run a sweep in the <b>Tune</b> tab to see these curves."
+            self.sweep.box.layout.display = "none"
+            return
+        self.sweep_note.value = ""
+        self.sweep.box.layout.display = None
+        self.sweep.show(
+            sweep_figure(
+                sweep.table,
+                metrics=["bytes_per_token", "bits_per_byte"],
+                title="compression and code length (train solid, held-out dashed)",
+            ),
+        )

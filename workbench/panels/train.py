@@ -1,0 +1,314 @@
+"""Train panel: every ``Trainer`` option as a control, Train and Stop, a progress bar per
+stage, the vocabulary growing live, and a summary of the models made.
+
+Training runs in a background thread (:class:`~workbench.jobs.Job`); its progress callback
+updates the widgets and raises :class:`~workbench.jobs.Stopped` once Stop was clicked, which
+aborts the run and leaves the previous model in place.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from bytepiece_core.metrics import evaluate
+from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
+
+from ..figures import vocab_growth_figure
+from ..html import frame_html
+from ..jobs import Job, Stopped
+from ..state import AppState
+from ..training import (
+    STAGES,
+    TrainOptions,
+    model_label,
+    parse_sizes,
+    stage_progress,
+    vocab_step_from_event,
+)
+from ._base import Panel, Throttle, section
+
+__all__ = ["TrainPanel", "summary_frame"]
+
+_STAGE_TITLES = {
+    "read": "read corpus",
+    "count_ngrams": "count n-grams",
+    "count_pieces": "count pieces",
+    "prune_pieces": "prune pieces",
+}
+
+
+def summary_frame(trainer: Trainer, texts: list[str]) -> pd.DataFrame:
+    """One row per trained size: tokens, bytes/token and bits/byte on the training texts."""
+    rows = []
+    for size, pieces in zip(trainer.max_vocab_size, trainer.pieces, strict=True):
+        m = evaluate(trainer.tokenizer(size), texts)
+        rows.append(
+            {
+                "model": model_label(size, len(pieces)),
+                "bytes/token": m.bytes_per_token,
+                "chars/token": m.chars_per_token,
+                "bits/byte": m.bits_per_byte,
+                "bits/token": m.bits_per_token,
+                "fragments": m.fragment_share,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+class TrainPanel(Panel):
+    """Train a vocabulary on the current corpus.
+
+    Attributes
+    ----------
+    sizes, order, max_piece_length, min_count, isolate_digits, ensure_unicode, workers,
+    batch_size : widgets holding every option of ``Trainer`` and ``Trainer.train``
+    train_button, stop_button : Button
+    bars : dict of stage name to FloatProgress
+    growth : FigureSlot, the vocabulary growing (live), then the whole run
+    summary : HTML, the models made and how they code the corpus
+    job : Job or None, the last run (``join`` waits for it)
+    seconds : float or None, wall time of the last successful run (click to model)
+    """
+
+    title = "Train"
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        o = state.options
+        wide = W.Layout(width="300px")
+        style = {"description_width": "130px"}
+        self.sizes = W.Text(
+            value=", ".join(str(s) for s in [2000, 1000, 500]),
+            description="max_vocab_size",
+            tooltip="one or more vocabulary sizes (special tokens included), e.g. 2000, 1000",
+            layout=W.Layout(width="380px"),
+            style=style,
+        )
+        self.order = W.IntText(value=o.order, description="order", layout=wide, style=style)
+        self.max_piece_length = W.IntText(
+            value=o.max_piece_length, description="max_piece_length", layout=wide, style=style
+        )
+        self.min_count = W.IntText(
+            value=o.min_count, description="min_count", layout=wide, style=style
+        )
+        self.isolate_digits = W.Checkbox(value=o.isolate_digits, description="isolate_digits")
+        self.ensure_unicode = W.Checkbox(value=o.ensure_unicode, description="ensure_unicode")
+        self.workers = W.IntSlider(
+            value=1,
+            min=1,
+            max=max(1, os.cpu_count() or 1),
+            description="workers",
+            layout=wide,
+            style=style,
+        )
+        self.batch_size = W.IntText(
+            value=o.batch_size, description="batch_size", layout=wide, style=style
+        )
+        self.train_button = W.Button(description="Train", button_style="primary", icon="play")
+        self.stop_button = W.Button(
+            description="Stop", button_style="danger", icon="stop", disabled=True
+        )
+        self.bars: dict[str, W.FloatProgress] = {}
+        self.notes: dict[str, W.Label] = {}
+        rows = []
+        for stage in STAGES:
+            self.bars[stage] = W.FloatProgress(
+                value=0.0, min=0.0, max=1.0, layout=W.Layout(width="260px")
+            )
+            self.notes[stage] = W.Label()
+            rows.append(
+                W.HBox(
+                    [
+                        W.Label(_STAGE_TITLES[stage], layout=W.Layout(width="110px")),
+                        self.bars[stage],
+                        self.notes[stage],
+                    ]
+                )
+            )
+        self.growth = self.slot(width=1150)
+        self.summary = W.HTML()
+        self.save_path = W.Text(
+            placeholder="model.json", description="Save to", layout=W.Layout(width="380px")
+        )
+        self.save_button = W.Button(description="Save", icon="save")
+        self.job: Job | None = None
+        self.seconds: float | None = None
+        self._live: list[VocabStep] = []
+        self._throttle = Throttle(0.1)
+        self.train_button.on_click(self._on_train)
+        self.stop_button.on_click(self._on_stop)
+        self.save_button.on_click(self._on_save)
+        self.widget = W.VBox(
+            [
+                section(
+                    "Train a vocabulary",
+                    "Minimum-entropy word discovery with a byte n-gram model, pruned to "
+                    "one vocabulary per size. Runs in the background: the notebook stays "
+                    "usable, and Stop cancels.",
+                ),
+                W.HBox(
+                    [
+                        W.VBox([self.sizes, self.order, self.max_piece_length, self.min_count]),
+                        W.VBox(
+                            [
+                                self.isolate_digits,
+                                self.ensure_unicode,
+                                self.workers,
+                                self.batch_size,
+                            ]
+                        ),
+                    ]
+                ),
+                W.HBox([self.train_button, self.stop_button]),
+                W.VBox(rows),
+                self.status,
+                self.growth.box,
+                self.summary,
+                W.HBox([self.save_path, self.save_button]),
+            ]
+        )
+
+    # -- options -------------------------------------------------------------------------
+
+    def options(self) -> TrainOptions:
+        """The options in the controls (``ValueError`` if the sizes cannot be read)."""
+        return TrainOptions(
+            order=self.order.value,
+            max_vocab_size=parse_sizes(self.sizes.value),
+            max_piece_length=self.max_piece_length.value,
+            min_count=self.min_count.value,
+            isolate_digits=self.isolate_digits.value,
+            ensure_unicode=self.ensure_unicode.value,
+            workers=self.workers.value,
+            batch_size=self.batch_size.value,
+        )
+
+    # -- running -------------------------------------------------------------------------
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the current run to finish (True if none is running or it finished)."""
+        return self.job.join(timeout) if self.job is not None else True
+
+    def _on_train(self, _: Any = None) -> None:
+        if self.job is not None and self.job.running:
+            return
+        try:
+            options = self.options()
+            trainer = options.trainer()
+            if options.workers < 1 or options.batch_size < 1:
+                raise ValueError("workers and batch_size must be at least 1")
+        except (TypeError, ValueError) as exc:
+            self.show_error(exc, "training")
+            return
+        corpus = self.state.corpus
+        self._reset()
+        self.train_button.disabled = True
+        self.stop_button.disabled = False
+        self.show_status(f"Training on {corpus.name} ({corpus.n_bytes:,} bytes)…")
+        started = time.perf_counter()
+
+        def work(job: Job) -> Trainer:
+            def callback(event: TrainEvent) -> None:
+                job.check_stop()
+                self._on_event(event, corpus.n_lines)
+
+            trainer.train(
+                corpus.texts,
+                workers=options.workers,
+                batch_size=options.batch_size,
+                callback=callback,
+            )
+            return trainer
+
+        def success(trained: Trainer) -> None:
+            self.seconds = time.perf_counter() - started
+            self.state.set_trained(trained, options)
+            self._show_result(trained, corpus.texts)
+            sizes = ", ".join(
+                f"{s} ({len(p) + 3} tokens)"
+                for s, p in zip(trained.max_vocab_size, trained.pieces, strict=True)
+            )
+            self.show_status(f"Trained in {self.seconds:.1f} s: {sizes}", "ok")
+
+        def error(exc: BaseException) -> None:
+            if isinstance(exc, Stopped):
+                kept = "the previous model is kept" if self.state.trainer else "no model yet"
+                self.show_status(f"Stopped: training was cancelled; {kept}.", "warn")
+            else:
+                self.show_error(exc, "training")
+
+        def finish() -> None:
+            self.train_button.disabled = False
+            self.stop_button.disabled = True
+
+        self.job = Job(work, success, error, finish, name="workbench-train").start()
+
+    def _on_stop(self, _: Any = None) -> None:
+        if self.job is not None and self.job.running:
+            self.job.stop()
+            self.show_status("Stopping…", "warn")
+
+    def _reset(self) -> None:
+        self._live = []
+        for stage in STAGES:
+            self.bars[stage].value = 0.0
+            self.bars[stage].bar_style = ""
+            self.notes[stage].value = ""
+        self.growth.show(vocab_growth_figure([], title="training…"))
+
+    def _on_event(self, event: TrainEvent, n_docs: int) -> None:
+        progress = stage_progress(event, n_docs)
+        index = STAGES.index(progress.stage) if progress.stage in STAGES else len(STAGES)
+        for earlier in STAGES[:index]:
+            if self.bars[earlier].bar_style != "success":
+                self.bars[earlier].value = 1.0
+                self.bars[earlier].bar_style = "success"
+        if progress.stage not in STAGES:
+            return
+        step = vocab_step_from_event(event)
+        if step is not None:
+            self._live.append(step)
+        if not self._throttle(force=step is not None):
+            return
+        bar = self.bars[progress.stage]
+        bar.bar_style = "info"
+        if progress.fraction is not None:
+            bar.value = progress.fraction
+        self.notes[progress.stage].value = progress.note
+        if step is not None:
+            self.growth.show(vocab_growth_figure(list(self._live), title="pruning…"))
+
+    def _show_result(self, trainer: Trainer, texts: list[str]) -> None:
+        h = trainer.history
+        seconds = ", ".join(f"{k} {v:.2f} s" for k, v in h.seconds.items())
+        self.growth.show(
+            vocab_growth_figure(
+                h.vocab,
+                h.heaps,
+                h.ngrams,
+                title=f"training run: {h.n_docs:,} documents, {h.n_bytes:,} bytes, "
+                f"{h.candidates:,} candidate pieces ({seconds})",
+            ),
+        )
+        self.summary.value = frame_html(summary_frame(trainer, texts))
+
+    def _on_save(self, _: Any = None) -> None:
+        trainer = self.state.trainer
+        path = self.save_path.value.strip()
+        try:
+            if trainer is None:
+                raise ValueError("train a model first")
+            if not path:
+                raise ValueError("type a file name to save the model to, e.g. model.json")
+            trainer.save(path)
+        except Exception as exc:
+            self.show_error(exc, "saving")
+            return
+        several = len(trainer.max_vocab_size) > 1
+        where = f"{path}.<size> for each size" if several else path
+        self.show_status(f"Saved to {where}", "ok")

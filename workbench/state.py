@@ -1,0 +1,88 @@
+"""What the panels of one workbench share: the corpus, the last trained model(s), the models
+to choose from, the training options and the last vocabulary-size sweep.
+
+Panels observe these traits (``state.observe(fn, "models")``) and set them; no panel talks to
+another directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets import Dict, HasTraits, Instance
+
+from bytepiece_core import Tokenizer
+from bytepiece_core.analysis import Sweep
+from bytepiece_core.trainer import Trainer
+
+from .corpora import Corpus, load_corpus
+from .training import TrainOptions, trained_models
+
+__all__ = ["RELEASED", "AppState"]
+
+RELEASED = "released bytepiece.plus.40k"
+"""Menu label of the model that ships with ``bytepiece_core``."""
+
+
+class AppState(HasTraits):
+    """Shared state of the panels of one workbench.
+
+    Attributes
+    ----------
+    corpus : Corpus
+        The corpus being studied.
+    trainer : Trainer or None
+        The last training run that finished (a stopped or failed run leaves it as it was).
+    models : dict of str to Tokenizer
+        Models to choose from in menus: the trained sizes (largest first), models added from
+        a sweep, then the released model. Replace the dict to notify observers.
+    options : TrainOptions
+        The options of the last training run (a sweep uses the same ones).
+    sweep : Sweep or None
+        The last ``bytepiece_core.analysis.vocab_sweep`` on this corpus (None after the corpus
+        changes).
+
+    Examples
+    --------
+    >>> state = AppState(load_corpus(["a b a b\\n"] * 50))
+    >>> list(state.models)
+    ['released bytepiece.plus.40k']
+    """
+
+    corpus = Instance(Corpus)
+    trainer = Instance(Trainer, allow_none=True)
+    models = Dict()
+    options = Instance(TrainOptions)
+    sweep = Instance(Sweep, allow_none=True)
+
+    def __init__(self, corpus: Corpus | None = None, released: Tokenizer | None = None) -> None:
+        super().__init__()
+        self._released = released if released is not None else Tokenizer.from_pretrained()
+        self.corpus = corpus if corpus is not None else load_corpus()
+        self.options = TrainOptions()
+        self.models = {RELEASED: self._released}
+        self.observe(self._on_corpus, "corpus")
+
+    def _on_corpus(self, change: dict[str, Any]) -> None:
+        self.sweep = None
+
+    def set_trained(self, trainer: Trainer, options: TrainOptions | None = None) -> None:
+        """Make a finished training run the current one: its sizes become the first models."""
+        if options is not None:
+            self.options = options
+        self.trainer = trainer
+        kept = {k: v for k, v in self.models.items() if not k.startswith("trained ")}
+        self.models = {**trained_models(trainer), **kept}
+
+    def add_model(self, label: str, tokenizer: Tokenizer) -> None:
+        """Add (or replace) a model in the menus, before the released one."""
+        rest = {k: v for k, v in self.models.items() if k not in (label, RELEASED)}
+        self.models = {**rest, label: tokenizer, RELEASED: self._released}
+
+    def default_model(self) -> str:
+        """Label of the model a panel shows first: the largest trained one, else the released.
+
+        >>> AppState(load_corpus(["ab\\n"])).default_model()
+        'released bytepiece.plus.40k'
+        """
+        return next(iter(self.models))

@@ -1,0 +1,152 @@
+"""Plain helpers behind the Train panel: reading the options typed in controls, turning
+``TrainEvent`` progress reports into per-stage fractions and live vocabulary steps, and naming
+the trained models. No widgets here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bytepiece_core import Tokenizer
+from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
+
+__all__ = [
+    "STAGES",
+    "StageProgress",
+    "TrainOptions",
+    "model_label",
+    "parse_sizes",
+    "stage_progress",
+    "trained_models",
+    "vocab_step_from_event",
+]
+
+STAGES: tuple[str, ...] = ("read", "count_ngrams", "count_pieces", "prune_pieces")
+"""Training stages that report progress, in order (``done`` closes a run)."""
+
+
+def parse_sizes(text: str) -> list[int]:
+    """Vocabulary sizes typed as a comma- or space-separated list, largest first.
+
+    Raises ``ValueError`` naming the entry that is not a whole number. Range checks are left
+    to ``Trainer`` (its message says which sizes are allowed).
+
+    >>> parse_sizes("2k")
+    Traceback (most recent call last):
+    ...
+    ValueError: vocabulary size '2k' is not a whole number: type sizes like 2000, 1000
+    >>> parse_sizes("1000, 2000 500")
+    [2000, 1000, 500]
+    """
+    entries = [e for e in re.split(r"[,\s;]+", text.strip()) if e]
+    if not entries:
+        raise ValueError("type at least one vocabulary size, e.g. 2000 (or 2000, 1000, 500)")
+    sizes = []
+    for e in entries:
+        if not re.fullmatch(r"[+-]?\d+", e):
+            raise ValueError(
+                f"vocabulary size {e!r} is not a whole number: type sizes like 2000, 1000"
+            )
+        sizes.append(int(e))
+    return sorted(sizes, reverse=True)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Every option of ``Trainer`` and ``Trainer.train`` as the panel collects them."""
+
+    order: int = 6
+    max_vocab_size: list[int] = field(default_factory=lambda: [2000])
+    max_piece_length: int = 36
+    min_count: int = 2
+    isolate_digits: bool = False
+    ensure_unicode: bool = True
+    workers: int = 1
+    batch_size: int = 1000
+
+    def trainer(self) -> Trainer:
+        """A new ``Trainer`` with these options (its errors name the option at fault).
+
+        >>> TrainOptions(max_vocab_size=[100]).trainer()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: max_vocab_size must be at least 259, got 100: ...
+        """
+        sizes: Any = (
+            self.max_vocab_size[0] if len(self.max_vocab_size) == 1 else list(self.max_vocab_size)
+        )
+        return Trainer(
+            order=self.order,
+            max_vocab_size=sizes,
+            max_piece_length=self.max_piece_length,
+            min_count=self.min_count,
+            isolate_digits=self.isolate_digits,
+            ensure_unicode=self.ensure_unicode,
+        )
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    """Where a training run is: the stage, the fraction done (None if unknown) and a note."""
+
+    stage: str
+    fraction: float | None
+    note: str
+
+
+def stage_progress(event: TrainEvent, n_docs: int) -> StageProgress:
+    """Progress of the event's stage: ``read`` in documents of ``n_docs``, the counting passes
+    in bytes of their total, ``prune_pieces`` as an unknown fraction with the step as note.
+
+    >>> stage_progress(TrainEvent("count_ngrams", 50, 200, 100, "length 3"), 10)
+    StageProgress(stage='count_ngrams', fraction=0.25, note='length 3')
+    >>> stage_progress(TrainEvent("read", 5, None, 300), 10).fraction
+    0.5
+    """
+    if event.stage == "read":
+        fraction = min(1.0, event.done / n_docs) if n_docs else None
+        note = f"{event.done:,} documents, {event.bytes_read:,} bytes"
+        return StageProgress("read", fraction, note)
+    if event.stage == "done":
+        return StageProgress("done", 1.0, "")
+    fraction = min(1.0, event.done / event.total) if event.total else None
+    return StageProgress(event.stage, fraction, event.message)
+
+
+_STEP = re.compile(r"^(\w+) (\d+)(?: \(size (\d+)\))?: (\d+) pieces$")
+
+
+def vocab_step_from_event(event: TrainEvent) -> VocabStep | None:
+    """The pruning step a ``prune_pieces`` event reports (None for other events).
+
+    The trainer states the step in the event's message, e.g. ``"cut 0 (size 500): 497 pieces"``.
+
+    >>> event = TrainEvent("prune_pieces", 4, None, 9, "cut 0 (size 500): 497 pieces")
+    >>> vocab_step_from_event(event)
+    VocabStep(size=500, step='cut', round=0, n_pieces=497)
+    """
+    if event.stage != "prune_pieces":
+        return None
+    m = _STEP.match(event.message)
+    if m is None:
+        return None
+    size = int(m.group(3)) if m.group(3) else None
+    return VocabStep(size, m.group(1), int(m.group(2)), int(m.group(4)))
+
+
+def model_label(size: int, n_pieces: int) -> str:
+    """Menu label of a trained model.
+
+    >>> model_label(2000, 1497)
+    'trained 2000 (1500 tokens)'
+    """
+    return f"trained {size} ({n_pieces + 3} tokens)"
+
+
+def trained_models(trainer: Trainer) -> dict[str, Tokenizer]:
+    """One tokenizer per trained size, largest first, keyed by :func:`model_label`."""
+    return {
+        model_label(size, len(pieces)): trainer.tokenizer(size)
+        for size, pieces in zip(trainer.max_vocab_size, trainer.pieces, strict=True)
+    }
