@@ -48,6 +48,7 @@ class TrainEvent:
     total      : units of the stage when known, else None
     bytes_read : corpus bytes read so far (after normalization)
     message    : a short human-readable detail (e.g. the n-gram length being counted)
+    step       : for ``prune_pieces``, the pruning step just done (as in ``history.vocab``)
     """
 
     stage: str
@@ -55,11 +56,16 @@ class TrainEvent:
     total: int | None
     bytes_read: int
     message: str = ""
+    step: VocabStep | None = None
 
 
 @dataclass(frozen=True)
 class NgramStep:
-    """n-grams of one length: how many distinct ones were counted and how many were kept."""
+    """n-grams of one length: how many distinct ones were counted and how many were kept.
+
+    For length 1 ``kept`` is always 256: bytes absent from the corpus are added with count 1,
+    as the reference does, so ``kept`` can exceed ``counted`` there.
+    """
 
     length: int
     counted: int
@@ -311,7 +317,11 @@ class Trainer:
             history.vocab.append(step)
             detail = "" if step.size is None else f" (size {step.size})"
             message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
-            emit(TrainEvent("prune_pieces", len(history.vocab), None, corpus.n_bytes, message))
+            emit(
+                TrainEvent(
+                    "prune_pieces", len(history.vocab), None, corpus.n_bytes, message, step
+                )
+            )
 
         return prune_pieces(
             corpus.data,

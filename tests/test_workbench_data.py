@@ -211,8 +211,8 @@ def test_progress_and_live_steps_follow_a_real_training_run() -> None:
     live = [s for e in events if (s := vocab_step_from_event(e)) is not None]
     assert live == trainer.history.vocab
     assert list(trained_models(trainer)) == [
-        f"trained 500 ({len(trainer.pieces[0]) + 3} tokens)",
-        f"trained 300 ({len(trainer.pieces[1]) + 3} tokens)",
+        f"trained 500 (vocab {len(trainer.pieces[0]) + 3})",
+        f"trained 300 (vocab {len(trainer.pieces[1]) + 3})",
     ]
 
 

@@ -114,34 +114,23 @@ def stage_progress(event: TrainEvent, n_docs: int) -> StageProgress:
     return StageProgress(event.stage, fraction, event.message)
 
 
-_STEP = re.compile(r"^(\w+) (\d+)(?: \(size (\d+)\))?: (\d+) pieces$")
-
-
 def vocab_step_from_event(event: TrainEvent) -> VocabStep | None:
     """The pruning step a ``prune_pieces`` event reports (None for other events).
 
-    The trainer states the step in the event's message, e.g. ``"cut 0 (size 500): 497 pieces"``.
-
-    >>> event = TrainEvent("prune_pieces", 4, None, 9, "cut 0 (size 500): 497 pieces")
-    >>> vocab_step_from_event(event)
+    >>> step = VocabStep(500, "cut", 0, 497)
+    >>> vocab_step_from_event(TrainEvent("prune_pieces", 4, None, 9, "", step))
     VocabStep(size=500, step='cut', round=0, n_pieces=497)
     """
-    if event.stage != "prune_pieces":
-        return None
-    m = _STEP.match(event.message)
-    if m is None:
-        return None
-    size = int(m.group(3)) if m.group(3) else None
-    return VocabStep(size, m.group(1), int(m.group(2)), int(m.group(4)))
+    return event.step if event.stage == "prune_pieces" else None
 
 
 def model_label(size: int, n_pieces: int) -> str:
     """Menu label of a trained model.
 
     >>> model_label(2000, 1497)
-    'trained 2000 (1500 tokens)'
+    'trained 2000 (vocab 1500)'
     """
-    return f"trained {size} ({n_pieces + 3} tokens)"
+    return f"trained {size} (vocab {n_pieces + 3})"
 
 
 def trained_models(trainer: Trainer) -> dict[str, Tokenizer]:

@@ -230,7 +230,7 @@ class TrainPanel(Panel):
             self.state.set_trained(trained, options)
             self._show_result(trained, corpus.texts)
             sizes = ", ".join(
-                f"{s} ({len(p) + 3} tokens)"
+                f"{s} (vocab {len(p) + 3})"
                 for s, p in zip(trained.max_vocab_size, trained.pieces, strict=True)
             )
             self.show_status(f"Trained in {self.seconds:.1f} s: {sizes}", "ok")
