@@ -5,6 +5,7 @@ Arrays shared by the kernels:
                                      or a ``bytes`` object, which is cheaper to pass)
     doc_offsets : int64[n_docs + 1]  document ``d`` is ``data[doc_offsets[d]:doc_offsets[d + 1]]``;
                                      an empty array means one document, all of ``data``
+    pairs       : int32[65536]       trie cell of each two-byte prefix (see ``_pair_cells``)
     cells       : CELL[n_cells]      the double-array trie of the vocabulary (``_kernels_trie``),
                                      one 16-byte record per cell so a step reads one cache line:
                                      ``base`` (int32), ``check`` (int32) and ``logp`` (float64,
@@ -63,56 +64,64 @@ def _scratch(cap):  # pragma: no cover - compiled
 
 
 @kernel
-def _relax_chunk(data, lo, hi, cells, alpha, state, scores, routes, route_cells):
+def _relax_sampled(here, logp, i, j, t, alpha, state, scores, routes, route_cells):
+    """Relax one match when sampling: the piece at trie cell ``t`` (score ``logp``) from ``i``
+    to ``j``. Keeps a running log-sum-exp of ``score[start] + alpha * logp`` at each end and
+    takes each new candidate as the back-pointer with probability
+    ``exp(candidate - running_total)`` (a reservoir choice), which draws a path with
+    probability ``prod p(piece)^alpha / Z`` exactly. Returns the advanced SplitMix64 ``state``.
+    """  # pragma: no cover - compiled
+    if logp == -np.inf:  # no piece ends at this cell
+        return state
+    cand = here + alpha * logp
+    old = scores[j]
+    if old == -np.inf:
+        scores[j] = cand
+        routes[j] = i
+        route_cells[j] = t
+        return state
+    if cand > old:
+        total = cand + np.log1p(np.exp(old - cand))
+    else:
+        total = old + np.log1p(np.exp(cand - old))
+    scores[j] = total
+    state, r = _splitmix64(state)
+    if np.float64(r >> np.uint64(11)) * (1.0 / 9007199254740992.0) < np.exp(cand - total):
+        routes[j] = i
+        route_cells[j] = t
+    return state
+
+
+@kernel
+def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, routes, route_cells):
     """Relax every vocabulary match inside ``data[lo:hi]`` (positions relative to ``lo``).
 
     scores      : float64[>= hi - lo + 1]  best (or log-sum-exp) score of each prefix
     routes      : int64[>= hi - lo + 1]    start of the token chosen to end at each position
     route_cells : int64[>= hi - lo + 1]    trie cell of that token (``value`` gives its id)
+    pairs       : int32[65536]             trie cell of each two-byte prefix, -1 where none
 
-    ``alpha < 0`` keeps the best score (Viterbi). ``alpha >= 0`` keeps a running log-sum-exp of
-    ``score[start] + alpha * logp`` at each end and takes each new candidate as the back-pointer
-    with probability ``exp(candidate - running_total)`` (a reservoir choice), which draws a path
-    with probability ``prod p(piece)^alpha / Z`` exactly. ``state`` is the SplitMix64 state
-    (uint64), returned advanced.
+    ``alpha < 0`` keeps the best score (Viterbi: :func:`_relax_best`); ``alpha >= 0`` samples
+    (:func:`_relax_sampled`), advancing the SplitMix64 ``state``, which is returned.
     """  # pragma: no cover - compiled
     m = hi - lo
     scores[0] = 0.0
     for i in range(1, m + 1):
         scores[i] = -np.inf
+    if alpha < 0:
+        _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells)
+        return state
     root_base = cells[0].base
-    sampling = alpha >= 0
-    inv53 = 1.0 / 9007199254740992.0
     for i in range(m):
         here = scores[i]
-        t = np.uint32(root_base + np.int32(data[lo + i]))
+        t = np.uint32(root_base + np.int32(data[lo + i]))  # every byte is a piece
         j = i
         while True:
             cell = cells[t]
             j += 1
-            if not sampling:
-                score = here + cell.logp
-                if score > scores[j]:
-                    scores[j] = score
-                    routes[j] = i
-                    route_cells[j] = t
-            elif cell.logp > -np.inf:
-                cand = here + alpha * cell.logp
-                old = scores[j]
-                if old == -np.inf:
-                    scores[j] = cand
-                    routes[j] = i
-                    route_cells[j] = t
-                else:
-                    if cand > old:
-                        total = cand + np.log1p(np.exp(old - cand))
-                    else:
-                        total = old + np.log1p(np.exp(cand - old))
-                    scores[j] = total
-                    state, r = _splitmix64(state)
-                    if np.float64(r >> np.uint64(11)) * inv53 < np.exp(cand - total):
-                        routes[j] = i
-                        route_cells[j] = t
+            state = _relax_sampled(
+                here, cell.logp, i, j, t, alpha, state, scores, routes, route_cells
+            )
             if j >= m:
                 break
             node = t
@@ -120,6 +129,63 @@ def _relax_chunk(data, lo, hi, cells, alpha, state, scores, routes, route_cells)
             if cells[t].check != np.int32(node):
                 break
     return state
+
+
+@kernel
+def _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells):  # pragma: no cover
+    """The Viterbi relaxation of ``data[lo:lo + m]``: the tokenizer's innermost loop.
+
+    The first byte is always a piece (root step without a check), the second step is one read
+    of ``pairs``, and the update is written out twice rather than called, for speed.
+    """
+    root_base = cells[0].base
+    for i in range(m):
+        here = scores[i]
+        first = np.int32(data[lo + i])
+        t = np.uint32(root_base + first)
+        j = i + 1
+        score = here + cells[t].logp
+        if score > scores[j]:
+            scores[j] = score
+            routes[j] = i
+            route_cells[j] = t
+        if j >= m:
+            continue
+        p = pairs[first * 256 + np.int32(data[lo + j])]
+        if p < 0:
+            continue
+        t = np.uint32(p)
+        while True:
+            cell = cells[t]
+            j += 1
+            score = here + cell.logp
+            if score > scores[j]:
+                scores[j] = score
+                routes[j] = i
+                route_cells[j] = t
+            if j >= m:
+                break
+            node = t
+            t = np.uint32(cell.base + np.int32(data[lo + j]))
+            if cells[t].check != np.int32(node):
+                break
+
+
+@kernel
+def _pair_cells(cells):  # pragma: no cover - compiled
+    """The trie cell of every two-byte prefix (int32[65536], index ``a * 256 + b``; -1 where
+    no piece starts with those two bytes). Needs all 256 single bytes in the trie."""
+    pairs = np.full(65536, -1, np.int32)
+    root_base = cells[0].base
+    n = cells.shape[0]
+    for a in range(256):
+        t = root_base + a
+        base = cells[t].base
+        for b in range(256):
+            u = base + b
+            if u < n and cells[u].check == t:
+                pairs[a * 256 + b] = u
+    return pairs
 
 
 @kernel
@@ -151,6 +217,7 @@ def _segment(
     doc_offsets,
     newline_chunks,
     cells,
+    pairs,
     value,
     alpha,
     seeds,
@@ -183,10 +250,10 @@ def _segment(
             hi = _chunk_end(data, lo, stop) if newline_chunks else stop
             if hi - lo > cap:
                 cap = hi - lo
-                scores = np.empty(cap + 1, np.float64)
-                routes = np.empty(cap + 1, np.int64)
-                route_cells = np.empty(cap + 1, np.int64)
-            state = _relax_chunk(data, lo, hi, cells, alpha, state, scores, routes, route_cells)
+                scores, routes, route_cells = _scratch(cap)
+            state = _relax_chunk(
+                data, lo, hi, cells, pairs, alpha, state, scores, routes, route_cells
+            )
             written += _emit_path(
                 routes, route_cells, value, hi - lo, lo - start, ids_out, ends_out, written
             )
@@ -197,7 +264,7 @@ def _segment(
 
 
 @kernel
-def _encode(data, cells, value, ids_out):  # pragma: no cover - compiled
+def _encode(data, cells, pairs, value, ids_out):  # pragma: no cover - compiled
     """Best segmentation of one document with tokenization chunks: ``encode``'s lean path.
 
     ids_out : int32[>= n_bytes]  receives the token ids; returns how many were written.
@@ -214,7 +281,7 @@ def _encode(data, cells, value, ids_out):  # pragma: no cover - compiled
         if hi - lo > cap:
             cap = hi - lo
             scores, routes, route_cells = _scratch(cap)
-        _relax_chunk(data, lo, hi, cells, -1.0, np.uint64(0), scores, routes, route_cells)
+        _relax_chunk(data, lo, hi, cells, pairs, -1.0, np.uint64(0), scores, routes, route_cells)
         written += _emit_path(routes, route_cells, value, hi - lo, 0, ids_out, no_ends, written)
         lo = hi
     return written

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -96,6 +97,10 @@ class TokenBatch:
         return cls(ids.astype(np.int32, copy=False), offsets)
 
 
+# Results longer than this are turned into lists through the array of Python ints.
+_LIST_FROM_OBJECTS = 256
+
+
 def _check_alpha(alpha: Any) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(
@@ -145,7 +150,10 @@ class Tokenizer:
         raw = load_model(pieces)
         by_id, counts = parse_model(raw)
         self._vocab = Vocab.from_pieces(by_id, counts)
-        self._cells, self._value = self._vocab.cells, self._vocab.value
+        self._cells, self._pairs = self._vocab.cells, self._vocab.pairs
+        self._value = self._vocab.value
+        self._int_objects = np.empty(self._vocab.size, dtype=object)
+        self._int_objects[:] = range(self._vocab.size)
         self._piece2id: dict[bytes | str, int] = {p: i + N_SPECIAL for i, p in enumerate(by_id)}
         for i, name in enumerate(SPECIAL_TOKENS):
             self._piece2id[name] = i
@@ -222,12 +230,25 @@ class Tokenizer:
         rng = self._rng if seed is None else np.random.default_rng(seed)
         return rng.integers(0, 2**64, size=n, dtype=np.uint64)
 
+    def _ids_list(self, ids: np.ndarray) -> list[int]:
+        """``ids.tolist()``, faster for long results: the vocabulary's ids are made once as
+        Python ints, and a long list only copies references to them."""
+        if len(ids) > _LIST_FROM_OBJECTS:
+            return self._int_objects.take(ids).tolist()  # type: ignore[no-any-return]
+        return ids.tolist()  # type: ignore[no-any-return]
+
     def _encode_one(self, text: Any, alpha: Any, seed: SeedLike) -> np.ndarray:
         if alpha == -1 and type(alpha) is int and type(text) is str:
             # the hot path (default arguments): ASCII text is its own NFC and UTF-8
-            data = text.encode() if text.isascii() else _check_text(text)
+            if text.isascii():
+                data = text.encode()
+            else:
+                try:
+                    data = unicodedata.normalize("NFC", text).encode()
+                except UnicodeEncodeError:
+                    data = _check_text(text)  # raises the explanatory error
             out = np.empty(len(data), np.int32)
-            return out[: _encode(data, self._cells, self._value, out)]
+            return out[: _encode(data, self._cells, self._pairs, self._value, out)]
         data = _check_text(text)
         a = _check_alpha(alpha)
         s = int(self._seeds(1, seed)[0]) if a >= 0 else 0
@@ -264,7 +285,7 @@ class Tokenizer:
         [b'ab', b'\\n', b'ab']
         """
         pieces = self._vocab.pieces
-        tokens = [pieces[i] for i in self._encode_one(text, alpha, seed).tolist()]
+        tokens = [pieces[i] for i in self._ids_list(self._encode_one(text, alpha, seed))]
         return tokens.__iter__() if iter else tokens
 
     @overload
@@ -307,7 +328,7 @@ class Tokenizer:
         >>> tok.encode("abc", add_eos=True)
         [259, 102, 2]
         """
-        ids = self._encode_one(text, alpha, seed).tolist()
+        ids = self._ids_list(self._encode_one(text, alpha, seed))
         if add_bos:
             ids.insert(0, 1)
         if add_eos:
@@ -441,7 +462,7 @@ class Tokenizer:
             )
             if as_arrays:
                 return seg
-            ids = seg.ids.tolist()
+            ids = self._ids_list(seg.ids)
             offs = seg.doc_token_offsets.tolist()
             if add_bos or add_eos:
                 bos, eos = [1] if add_bos else [], [2] if add_eos else []

@@ -318,9 +318,7 @@ class Trainer:
             detail = "" if step.size is None else f" (size {step.size})"
             message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
             emit(
-                TrainEvent(
-                    "prune_pieces", len(history.vocab), None, corpus.n_bytes, message, step
-                )
+                TrainEvent("prune_pieces", len(history.vocab), None, corpus.n_bytes, message, step)
             )
 
         return prune_pieces(

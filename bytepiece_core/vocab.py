@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels_segment import _encode, _segment
+from ._kernels_segment import _encode, _pair_cells, _segment
 from ._kernels_trie import _build_double_array, _build_plain_trie
 
 __all__ = ["Segmentation", "Vocab"]
@@ -45,6 +45,7 @@ class Vocab:
     cells  : CELL_DTYPE[n_cells]  the double-array trie with each cell's score (see
              ``_kernels_segment``)
     value  : int32[n_cells]  piece id ending at each trie cell, -1 where none ends
+    pairs  : int32[65536]    trie cell of each two-byte prefix (-1: no piece starts so)
 
     >>> v = Vocab.from_pieces([bytes([b]) for b in range(256)] + [b"ab"], [1] * 256 + [3])
     >>> [v.pieces[i] for i in v.segment([b"abc"]).ids]
@@ -56,6 +57,7 @@ class Vocab:
     logp: np.ndarray
     cells: np.ndarray
     value: np.ndarray
+    pairs: np.ndarray
 
     @classmethod
     def from_pieces(cls, pieces: Sequence[bytes], counts: Sequence[int | float]) -> Vocab:
@@ -85,9 +87,10 @@ class Vocab:
         cells["base"] = base
         cells["check"] = check
         cells["logp"] = np.where(dvalue >= 0, logp[np.maximum(dvalue, 0)], -np.inf)
-        for arr in (count_arr, logp, cells, dvalue):
+        pairs = _pair_cells(cells)
+        for arr in (count_arr, logp, cells, dvalue, pairs):
             arr.flags.writeable = False
-        return cls((b"",) * N_SPECIAL + tuple(pieces), count_arr, logp, cells, dvalue)
+        return cls((b"",) * N_SPECIAL + tuple(pieces), count_arr, logp, cells, dvalue, pairs)
 
     @property
     def size(self) -> int:
@@ -129,6 +132,7 @@ class Vocab:
             doc_offsets,
             newline_chunks,
             self.cells,
+            self.pairs,
             self.value,
             float(alpha),
             seeds,
@@ -142,13 +146,14 @@ class Vocab:
         """Token ids of one document with tokenization chunks: the lean path of ``encode``."""
         ids = np.empty(len(data), np.int32)
         if alpha < 0:
-            return ids[: _encode(data, self.cells, self.value, ids)]
+            return ids[: _encode(data, self.cells, self.pairs, self.value, ids)]
         seeds = np.array([seed], np.uint64)
         n = _segment(
             data,
             _NO_OFFSETS,
             True,
             self.cells,
+            self.pairs,
             self.value,
             float(alpha),
             seeds,

@@ -95,3 +95,19 @@ def test_tokenizer_matches_naive_on_text() -> None:
     for _ in range(100):
         text = "".join(rng.choice(list("天气不错\n ab"), size=int(rng.integers(0, 30))).tolist())
         assert tok.tokenize(text) == naive.tokenize(text, logp)
+
+
+def test_pair_table_points_at_two_byte_prefixes() -> None:
+    rng = np.random.default_rng(3)
+    extra = naive.random_vocab(rng, b"ab\x00\xff\xe4", 80, 5)
+    vocab, _ = _vocab(extra, [2] * len(extra))
+    cells = vocab.cells
+    prefixes = {p[:2] for p in extra}
+    for a in range(256):
+        for b in range(256):
+            cell = vocab.pairs[a * 256 + b]
+            if bytes([a, b]) in prefixes:
+                first = cells[0]["base"] + a
+                assert cell == cells[first]["base"] + b and cells[cell]["check"] == first
+            else:
+                assert cell == -1
