@@ -15,9 +15,26 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["kernel"]
+__all__ = ["entry_point", "kernel"]
 
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` with the engine's Numba options (cached, GIL released)."""
     return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]
+
+
+def entry_point(dispatcher: Any, *example: Any) -> Callable[..., Any]:
+    """The compiled function of ``dispatcher`` for the types of ``example``, called directly.
+
+    A Numba dispatcher works out the types of its arguments at every call; for short texts
+    that costs as much as the work. The Python layer, which always passes the same types,
+    resolves the compiled overload once here (compiling or loading it from the cache by
+    calling it on ``example``) and calls it without that step. Falls back to the dispatcher
+    if this Numba does not expose the overload.
+    """
+    dispatcher(*example)
+    try:
+        signature = tuple(numba.typeof(arg) for arg in example)
+        return dispatcher.overloads[signature].entry_point  # type: ignore[no-any-return]
+    except (AttributeError, KeyError):
+        return dispatcher  # type: ignore[no-any-return]

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._kernels_segment import _encode
 from ._normalize import normalize, to_utf8
+from ._numba import entry_point
 from .lattice import Lattice, build_lattice
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
 from .pretrained import model_path
@@ -152,6 +153,9 @@ class Tokenizer:
         self._vocab = Vocab.from_pieces(by_id, counts)
         self._cells, self._pairs = self._vocab.cells, self._vocab.pairs
         self._value = self._vocab.value
+        self._encode_kernel = entry_point(
+            _encode, b"", self._cells, self._pairs, self._value, np.empty(0, np.int32)
+        )
         self._int_objects = np.empty(self._vocab.size, dtype=object)
         self._int_objects[:] = range(self._vocab.size)
         self._piece2id: dict[bytes | str, int] = {p: i + N_SPECIAL for i, p in enumerate(by_id)}
@@ -248,7 +252,7 @@ class Tokenizer:
                 except UnicodeEncodeError:
                     data = _check_text(text)  # raises the explanatory error
             out = np.empty(len(data), np.int32)
-            return out[: _encode(data, self._cells, self._pairs, self._value, out)]
+            return out[: self._encode_kernel(data, self._cells, self._pairs, self._value, out)]
         data = _check_text(text)
         a = _check_alpha(alpha)
         s = int(self._seeds(1, seed)[0]) if a >= 0 else 0
