@@ -281,7 +281,7 @@ class NgramModel:
                 meta,
                 emissions,
             )
-            block = -emissions[: hi - lo] / LN2
+            block = -emissions[: hi - lo] / LN2 + 0.0  # + 0.0: no -0.0 for certain bytes
             block[~np.isfinite(block)] = np.nan
             surprisal[lo:hi] = block
         data = corpus.data
