@@ -117,6 +117,21 @@ def _check_alpha(alpha: Any) -> float:
     return value
 
 
+def _prepare_texts(texts: Sequence[Any], lo: int, hi: int) -> list[bytes]:
+    """NFC UTF-8 bytes of ``texts[lo:hi]`` (ASCII texts are their own NFC); a non-str text or
+    a lone surrogate raises the error of :func:`_check_text`, naming the text's index."""
+    chunk = [texts[i] for i in range(lo, hi)]
+    if all(type(t) is str for t in chunk):
+        try:
+            return [
+                t.encode() if t.isascii() else unicodedata.normalize("NFC", t).encode()
+                for t in chunk
+            ]
+        except UnicodeEncodeError:
+            pass
+    return [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
+
+
 def _check_text(text: Any, argument: str = "text") -> bytes:
     if not isinstance(text, str):
         raise TypeError(f"{argument} must be a str, not {type(text).__name__}")
@@ -457,31 +472,38 @@ class Tokenizer:
         bounds = np.linspace(0, n, n_shards + 1).astype(np.int64).tolist() if n else [0]
         vocab = self._vocab
 
-        def run(shard: int) -> Segmentation | list[list[int]]:
+        def run(shard: int) -> Segmentation:
             lo, hi = bounds[shard], bounds[shard + 1]
-            docs = [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
             shard_seeds = None if seeds is None else seeds[lo:hi]
-            seg = vocab.segment(
-                docs, newline_chunks=True, alpha=a, seeds=shard_seeds, with_ends=False
+            return vocab.segment(
+                _prepare_texts(texts, lo, hi),
+                newline_chunks=True,
+                alpha=a,
+                seeds=shard_seeds,
+                with_ends=False,
             )
-            if as_arrays:
-                return seg
-            ids = self._ids_list(seg.ids)
-            offs = seg.doc_token_offsets.tolist()
-            if add_bos or add_eos:
-                bos, eos = [1] if add_bos else [], [2] if add_eos else []
-                return [bos + ids[offs[d] : offs[d + 1]] + eos for d in range(hi - lo)]
-            return [ids[offs[d] : offs[d + 1]] for d in range(hi - lo)]
 
+        # Threads only prepare texts and run the kernel (which releases the GIL); Python
+        # lists are built afterwards in this thread, so no thread waits for the GIL while
+        # another builds lists.
         shards = range(len(bounds) - 1)
         if num_threads == 1 or n_shards <= 1:
             parts = [run(s) for s in shards]
         else:
             with ThreadPoolExecutor(max_workers=num_threads) as pool:
                 parts = list(pool.map(run, shards))
-        if not as_arrays:
-            return [ids for part in parts for ids in part]  # type: ignore[union-attr]
-        return TokenBatch.concatenate(parts, add_bos, add_eos)  # type: ignore[arg-type]
+        if as_arrays:
+            return TokenBatch.concatenate(parts, add_bos, add_eos)
+        result: list[list[int]] = []
+        bos, eos = [1] if add_bos else [], [2] if add_eos else []
+        for seg in parts:
+            ids = self._ids_list(seg.ids)
+            offs = seg.doc_token_offsets.tolist()
+            if add_bos or add_eos:
+                result += [bos + ids[offs[d] : offs[d + 1]] + eos for d in range(len(offs) - 1)]
+            else:
+                result += [ids[offs[d] : offs[d + 1]] for d in range(len(offs) - 1)]
+        return result
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of a sequence of ids (special tokens are skipped; broken UTF-8 is dropped).
