@@ -113,7 +113,9 @@ def run_child(
         "--files",
         *map(str, files),
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, cwd=str(ROOT))
+    # stderr: the reference draws tqdm bars there; a failure is reported by the exit code
+    stderr = subprocess.DEVNULL if impl == "ref" else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=str(ROOT))
     assert proc.stdout is not None
     stdout = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
