@@ -207,6 +207,42 @@ class Tokenizer:
         """Write the model as the reference's JSON file (atomically)."""
         write_model(self.to_dict(), path)
 
+    # -- interoperation (bytepiece_core.export) -----------------------------------------
+
+    def to_sentencepiece(self, path: str | os.PathLike[str]) -> None:
+        """Write a SentencePiece unigram model with the same ids (needs ``sentencepiece`` and
+        ``protobuf``); see :mod:`bytepiece_core.export` for what cannot match."""
+        from .export import to_sentencepiece
+
+        to_sentencepiece(self, path)
+
+    def to_huggingface(self, path: str | os.PathLike[str]) -> None:
+        """Write a ``tokenizer.json`` for HF ``tokenizers`` / ``PreTrainedTokenizerFast`` that
+        gives the same ids (see :mod:`bytepiece_core.export`)."""
+        from .export import to_huggingface
+
+        to_huggingface(self, path)
+
+    @classmethod
+    def from_vocab(
+        cls,
+        pieces: dict[str, int] | dict[bytes, int],
+        max_vocab_size: int | None = None,
+        *,
+        seed: int | None = None,
+        workers: int = 1,
+    ) -> Tokenizer:
+        """A tokenizer from a piece-frequency dictionary (the reference's
+        ``convert_to_bytepiece``): the 256 bytes completed, wasted pieces pruned.
+
+        >>> tok = Tokenizer.from_vocab({"今天": 10, "天气": 8, "不错": 5})
+        >>> [p.decode() for p in tok.tokenize("今天天气不错")]
+        ['今天', '天气', '不错']
+        """
+        from .export import from_vocab
+
+        return cls(dump_model(from_vocab(pieces, max_vocab_size, workers=workers)), seed=seed)
+
     def set_seed(self, seed: int | None) -> None:
         """Reseed the sampling stream (``None`` leaves it as it is, like the reference)."""
         if seed is not None:
