@@ -48,12 +48,22 @@ def run_ranges(
     work: Callable[[S, int, int], S],
     workers: int,
     progress: Callable[[int], None],
+    release: Callable[[int, int], None] | None = None,
 ) -> list[S]:
     """Fold every range into per-worker states; returns the states (one per worker used).
 
     ``work(state, c_lo, c_hi)`` returns the new state; ``progress(n_bytes)`` is called in the
-    calling thread after each range with the bytes it covered.
+    calling thread after each range with the bytes it covered; ``release(c_lo, c_hi)``, if
+    given, in the worker after each range (an on-disk corpus drops the range's pages).
     """
+    if release is not None:
+        inner = work
+
+        def work(state: S, lo: int, hi: int) -> S:
+            state = inner(state, lo, hi)
+            release(lo, hi)
+            return state
+
     if workers <= 1 or len(ranges) <= 1:
         state = init()
         for lo, hi, nbytes in ranges:

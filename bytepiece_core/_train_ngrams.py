@@ -114,6 +114,7 @@ def build_ngram_model(
         pairs,
         workers,
         lambda nbytes: progress(1, nbytes),
+        corpus.release,
     )
     counts1 = sum(p[0] for p in parts)
     counts2 = sum(p[1] for p in parts)
@@ -212,7 +213,12 @@ def _count_length(
         return _count_order(data, offsets, lo, hi, maxlen, k, mtab, meta, *state)
 
     tables = run_ranges(
-        ranges, lambda: (new_table(cap), 0), count, workers, lambda n: progress(k, n)
+        ranges,
+        lambda: (new_table(cap), 0),
+        count,
+        workers,
+        lambda n: progress(k, n),
+        corpus.release,
     )
     table, n = tables.pop(0)
     while tables:
@@ -251,5 +257,7 @@ def _raise(
         )
         return registers
 
-    parts = run_ranges(ranges, lambda: np.zeros(size, np.uint8), work, workers, lambda n: None)
+    parts = run_ranges(
+        ranges, lambda: np.zeros(size, np.uint8), work, workers, lambda n: None, corpus.release
+    )
     return np.maximum.reduce(parts) if size else np.zeros(1 << HLL_BITS, np.uint8)

@@ -79,7 +79,7 @@ def _segment(
         return found
 
     bits: dict[int, np.ndarray] = {}
-    for found in run_ranges(ranges, dict, segment, workers, progress):
+    for found in run_ranges(ranges, dict, segment, workers, progress, corpus.release):
         bits.update(found)
     return bits
 
@@ -106,7 +106,12 @@ def count_pieces(
         return registers
 
     sketches = run_ranges(
-        ranges, lambda: np.zeros(1 << HLL_BITS, np.uint8), sketch, workers, lambda n: None
+        ranges,
+        lambda: np.zeros(1 << HLL_BITS, np.uint8),
+        sketch,
+        workers,
+        lambda n: None,
+        corpus.release,
     )
     estimate = hll_estimate(np.maximum.reduce(sketches))
     cap = capacity_for(estimate * 1.05 + 16, PIECE_LOAD)
@@ -114,11 +119,14 @@ def count_pieces(
     def count(state, lo, hi):  # type: ignore[no-untyped-def]
         return _count_pieces(data, offsets, lo, hi, bits[lo], *state)
 
-    tables = run_ranges(ranges, lambda: (new_table(cap), 0), count, workers, lambda n: None)
+    tables = run_ranges(
+        ranges, lambda: (new_table(cap), 0), count, workers, lambda n: None, corpus.release
+    )
     bits.clear()
     table, n = tables.pop(0)
     while tables:
         table, n = _piece_merge(table, n, tables.pop(0)[0], data)
+    corpus.release(0, corpus.n_chunks)  # the merge read pieces all over the corpus
     pos, lens, counts = _piece_entries(table)
     del table
     order_ = np.argsort(pos, kind="stable")

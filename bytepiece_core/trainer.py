@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numbers
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ._train_corpus import Corpus, TrainingTexts, read_corpus
+from ._train_checkpoint import Checkpoint
+from ._train_corpus import Corpus, TrainingTexts, fingerprint, read_corpus
 from ._train_jobs import chunk_ranges
-from ._train_ngrams import build_ngram_model
+from ._train_ngrams import NgramModel, build_ngram_model
 from ._train_pieces import PieceCounts, count_pieces
 from ._train_prune import VocabStep, prune_pieces
 from .model import dump_model, write_model
@@ -36,6 +39,10 @@ MIN_VOCAB_SIZE = 256 + N_SPECIAL
 MAX_ORDER = 255
 
 STAGES = ("read", "count_ngrams", "count_pieces", "prune_pieces", "done")
+# The message of the one progress event of a stage loaded from a checkpoint.
+FROM_CHECKPOINT = "from checkpoint"
+
+PathArg = str | os.PathLike[str]
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,10 @@ class Trainer:
         workers: int = 1,
         batch_size: int = 1000,
         callback: Callable[[TrainEvent], None] | None = None,
+        *,
+        work_dir: PathArg | None = None,
+        checkpoint_dir: PathArg | None = None,
+        resume: bool = False,
     ) -> None:
         """Train on ``texts`` and keep one vocabulary per requested size in :attr:`pieces`.
 
@@ -214,13 +225,30 @@ class Trainer:
         callback
             Called with a :class:`TrainEvent` as training progresses. An exception it raises
             (e.g. ``KeyboardInterrupt``) stops training and leaves the trainer as it was.
+        work_dir
+            Keep the corpus on disk, in a temporary directory made in ``work_dir`` (removed at
+            the end), instead of in memory: memory then does not grow with the corpus bytes.
+            Same result, a little slower.
+        checkpoint_dir
+            Save the state after each stage in this directory (created if needed): the corpus
+            (kept on disk there, as with ``work_dir``), the n-gram model and the candidate
+            pieces, with a manifest of the options and a fingerprint of the documents. The
+            directory is kept after training.
+        resume
+            Continue the checkpoint in ``checkpoint_dir`` from its last completed stage (the
+            result is the same as an uninterrupted run). Needs the same ``order``,
+            ``min_count``, ``isolate_digits`` and ``ensure_unicode`` and the same documents,
+            which are read once more to check their fingerprint; ``max_vocab_size`` and
+            ``max_piece_length`` may differ (only the pruning is redone). Without a
+            checkpoint there it starts from the beginning.
 
         Raises
         ------
         TypeError
             A document is not a str (the message names its index).
         ValueError
-            The corpus is empty, or a file is not UTF-8 (the message names file and line).
+            The corpus is empty, or a file is not UTF-8 (the message names file and line); or
+            ``resume`` finds a checkpoint made with other options or other documents.
 
         Examples
         --------
@@ -233,35 +261,86 @@ class Trainer:
         batch_size = _check_int("batch_size", batch_size, 1, "use e.g. batch_size=1000")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        if not isinstance(resume, (bool, np.bool_)):
+            raise TypeError(f"resume must be True or False, not {resume!r}")
+        if resume and checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir: the directory to resume from")
+        if work_dir is not None and checkpoint_dir is not None:
+            raise ValueError(
+                "give work_dir or checkpoint_dir, not both: a checkpoint directory already "
+                "keeps the corpus on disk"
+            )
+        if work_dir is not None and not os.path.isdir(work_dir):
+            raise NotADirectoryError(f"work_dir {os.fspath(work_dir)!r} is not a directory")
         emit = callback if callback is not None else (lambda event: None)
         history = TrainHistory()
         clock = [time.perf_counter()]
 
-        def lap(stage: str) -> None:
+        def lap(stage: str) -> float:
             now = time.perf_counter()
             history.seconds[stage] = now - clock[0]
             clock[0] = now
+            return history.seconds[stage]
 
+        checkpoint = None
+        if checkpoint_dir is not None:
+            checkpoint = Checkpoint.open(checkpoint_dir, self._stage_options(), bool(resume))
+        scratch = None if work_dir is None else tempfile.mkdtemp(prefix="bytepiece-", dir=work_dir)
+        try:
+            corpus = self._read(texts, batch_size, emit, checkpoint, scratch)
+            history.n_docs, history.n_bytes = corpus.n_docs, corpus.n_bytes
+            history.n_chunks = corpus.n_chunks
+            seconds = lap("read")
+            if checkpoint is not None and not checkpoint.done("read"):
+                checkpoint.save_corpus(corpus, seconds)
+            candidates = self._candidates(corpus, workers, emit, history, lap, checkpoint)
+            pieces = self._prune(corpus, candidates, workers, emit, history)
+            lap("prune_pieces")
+            del corpus, candidates
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        self.pieces = pieces
+        self.history = history
+        emit(TrainEvent("done", 1, 1, history.n_bytes))
+
+    def _stage_options(self) -> dict[str, Any]:
+        """The options the checkpointed stages depend on (a resumed run must match them)."""
+        return {
+            "order": self.order,
+            "min_count": self.min_count,
+            "isolate_digits": self.isolate_digits,
+            "ensure_unicode": self.ensure_unicode,
+        }
+
+    def _read(
+        self,
+        texts: TrainingTexts,
+        batch_size: int,
+        emit: Callable[[TrainEvent], None],
+        checkpoint: Checkpoint | None,
+        scratch: str | None,
+    ) -> Corpus:
+        """Stage ``read``: the corpus, in memory, on disk in ``scratch``, or in the checkpoint."""
+        if checkpoint is not None and checkpoint.done("read"):
+            checkpoint.check_documents(fingerprint(texts))
+            corpus = checkpoint.load_corpus()
+            emit(TrainEvent("read", corpus.n_docs, corpus.n_docs, corpus.n_bytes, FROM_CHECKPOINT))
+            return corpus
+        directory = checkpoint.directory if checkpoint is not None else scratch
         corpus = read_corpus(
             texts,
             self.isolate_digits,
             batch_size,
             lambda docs, nbytes: emit(TrainEvent("read", docs, None, nbytes)),
+            directory,
         )
-        history.n_docs, history.n_bytes = corpus.n_docs, corpus.n_bytes
-        history.n_chunks = corpus.n_chunks
         if corpus.n_bytes == 0:
             raise ValueError(
                 f"nothing to train on: the {corpus.n_docs} documents given hold no text; "
                 "pass at least one non-empty document"
             )
-        lap("read")
-        candidates = self._candidates(corpus, workers, emit, history, lap)
-        pieces = self._prune(corpus, candidates, workers, emit, history)
-        lap("prune_pieces")
-        self.pieces = pieces
-        self.history = history
-        emit(TrainEvent("done", 1, 1, corpus.n_bytes))
+        return corpus
 
     def _candidates(
         self,
@@ -269,7 +348,8 @@ class Trainer:
         workers: int,
         emit: Callable[[TrainEvent], None],
         history: TrainHistory,
-        lap: Callable[[str], None],
+        lap: Callable[[str], float],
+        checkpoint: Checkpoint | None,
     ) -> PieceCounts:
         """Stages ``count_ngrams`` and ``count_pieces``: the candidate pieces of the corpus."""
         n = corpus.n_bytes
@@ -281,26 +361,43 @@ class Trainer:
             done[0] += nbytes
             emit(TrainEvent("count_ngrams", done[0], passes * n, n, f"length {k}"))
 
-        model = build_ngram_model(
-            corpus, self.order, self.min_count, ranges, workers, ngram_progress
-        )
-        history.ngrams = [
-            NgramStep(k, model.counted[k], model.kept[k]) for k in range(1, self.order + 1)
-        ]
-        lap("count_ngrams")
+        model: NgramModel | None = None
+        if checkpoint is not None and checkpoint.done("count_ngrams"):
+            if not checkpoint.done("count_pieces"):  # the model is only needed to count pieces
+                model = checkpoint.load_ngrams()
+            counted, kept = (checkpoint.stages["count_ngrams"][key] for key in ("counted", "kept"))
+            emit(TrainEvent("count_ngrams", passes * n, passes * n, n, FROM_CHECKPOINT))
+        else:
+            model = build_ngram_model(
+                corpus, self.order, self.min_count, ranges, workers, ngram_progress
+            )
+            counted, kept = model.counted, model.kept
+        history.ngrams = [NgramStep(k, counted[k], kept[k]) for k in range(1, self.order + 1)]
+        seconds = lap("count_ngrams")
+        if checkpoint is not None and not checkpoint.done("count_ngrams"):
+            assert model is not None
+            checkpoint.save_ngrams(model, seconds)
         done[0] = 0
 
         def piece_progress(nbytes: int) -> None:
             done[0] += nbytes
             emit(TrainEvent("count_pieces", done[0], n, n))
 
-        candidates = count_pieces(
-            corpus, model, self.ensure_unicode, ranges, workers, piece_progress
-        )
+        if checkpoint is not None and checkpoint.done("count_pieces"):
+            candidates = checkpoint.load_pieces()
+            emit(TrainEvent("count_pieces", n, n, n, FROM_CHECKPOINT))
+        else:
+            assert model is not None
+            candidates = count_pieces(
+                corpus, model, self.ensure_unicode, ranges, workers, piece_progress
+            )
+        del model
         history.candidates = len(candidates)
         xs, ys = candidates.heaps_curve(n)
         history.heaps = [HeapsPoint(x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
-        lap("count_pieces")
+        seconds = lap("count_pieces")
+        if checkpoint is not None and not checkpoint.done("count_pieces"):
+            checkpoint.save_pieces(candidates, seconds)
         return candidates
 
     def _prune(

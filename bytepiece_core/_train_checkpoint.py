@@ -1,0 +1,200 @@
+"""Checkpoints of training: the state after each stage, in a directory, to resume from.
+
+A checkpoint directory holds the corpus read (the on-disk corpus of ``_train_corpus``), the
+n-gram model after ``count_ngrams`` and the candidate pieces after ``count_pieces``, as ``.npy``
+files, and ``manifest.json``: the trainer's options, the fingerprint of the documents and, for
+each completed stage, what it found. A stage counts as completed only once the manifest says so,
+and the manifest is replaced atomically after the stage's files are written, so a run stopped
+at any moment leaves a checkpoint that is either the old one or the new one, never half of it.
+
+Resuming requires the same options and the same documents (same fingerprint); otherwise it is
+refused with an error that says so, since the stages already done would not be the ones the
+new run asks for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._train_corpus import DATA_FILE, OFFSETS_FILE, Corpus, open_corpus
+from ._train_ngrams import NgramModel
+from ._train_pieces import PieceCounts
+
+__all__ = ["CHECKPOINT_STAGES", "Checkpoint"]
+
+MANIFEST = "manifest.json"
+FORMAT = "bytepiece_core training checkpoint"
+VERSION = 1
+# The stages whose result is saved, in order.
+CHECKPOINT_STAGES = ("read", "count_ngrams", "count_pieces")
+
+
+class Checkpoint:
+    """The checkpoint in ``directory`` of a training run with ``options`` (JSON-able dict).
+
+    Use :meth:`open`; ``stages`` maps each completed stage to what the manifest recorded.
+    """
+
+    def __init__(self, directory: Path, options: dict[str, Any]) -> None:
+        self.directory = directory
+        self.options = options
+        self.fingerprint: str | None = None
+        self.stages: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def open(
+        cls, directory: str | os.PathLike[str], options: dict[str, Any], resume: bool
+    ) -> Checkpoint:
+        """The checkpoint to continue (``resume`` and one exists) or a fresh one.
+
+        A fresh checkpoint is written at once (no stage done), so the files of an older one in
+        the directory are no longer trusted. Raises ``ValueError`` if resuming a checkpoint
+        made with other options.
+        """
+        path = Path(directory)
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"checkpoint_dir {str(path)!r} is a file, not a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        checkpoint = cls(path, options)
+        manifest = path / MANIFEST
+        if resume and manifest.exists():
+            checkpoint._load_manifest(manifest)
+        else:
+            checkpoint._write_manifest()
+        return checkpoint
+
+    def _load_manifest(self, manifest: Path) -> None:
+        try:
+            saved = json.loads(manifest.read_text())
+            ok = saved.get("format") == FORMAT
+        except (OSError, ValueError, AttributeError):
+            ok = False
+        if not ok or saved.get("version") != VERSION:
+            raise ValueError(
+                f"{str(manifest)!r} is not a checkpoint this version can resume; "
+                "train with resume=False to start over in that directory"
+            )
+        if saved["options"] != self.options:
+            diffs = ", ".join(
+                f"{k}={saved['options'].get(k)!r} (now {v!r})"
+                for k, v in self.options.items()
+                if saved["options"].get(k) != v
+            )
+            raise ValueError(
+                f"the checkpoint in {str(self.directory)!r} was made with other options: {diffs}; "
+                "resume with the same Trainer options, or train with resume=False to start over"
+            )
+        self.fingerprint = saved["fingerprint"]
+        self.stages = saved["stages"]
+
+    def _write_manifest(self) -> None:
+        manifest = {
+            "format": FORMAT,
+            "version": VERSION,
+            "options": self.options,
+            "fingerprint": self.fingerprint,
+            "stages": self.stages,
+        }
+        tmp = self.directory / (MANIFEST + ".tmp")
+        with open(tmp, "w") as handle:
+            json.dump(manifest, handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.directory / MANIFEST)
+
+    def done(self, stage: str) -> bool:
+        """Whether ``stage`` was completed (and its state can be loaded)."""
+        return stage in self.stages
+
+    def check_documents(self, digest: str) -> None:
+        """Refuse to resume on documents other than those the checkpoint was made from."""
+        if digest != self.fingerprint:
+            raise ValueError(
+                f"the documents differ from those the checkpoint in {str(self.directory)!r} "
+                f"was made from (fingerprint {digest} != {self.fingerprint}); pass the same "
+                "documents to resume, or train with resume=False to start over"
+            )
+
+    def _complete(self, stage: str, info: dict[str, Any]) -> None:
+        self.stages[stage] = info
+        self._write_manifest()
+
+    def _save(self, name: str, array: np.ndarray) -> None:
+        tmp = self.directory / (name + ".tmp.npy")
+        np.save(tmp, array)
+        os.replace(tmp, self.directory / (name + ".npy"))
+
+    def _load(self, name: str, mapped: bool = False) -> np.ndarray:
+        path = self.directory / (name + ".npy")
+        if mapped:  # private map: writable, nothing written back; a plain ndarray for Numba
+            return np.asarray(np.load(path, mmap_mode="c"))
+        return np.load(path)
+
+    # -- the stages ----------------------------------------------------------------------
+
+    def save_corpus(self, corpus: Corpus, seconds: float) -> None:
+        """Stage ``read``: the corpus is already in the directory (read there); record it."""
+        assert corpus.maps, "a checkpointed corpus is read into the checkpoint directory"
+        self.fingerprint = corpus.fingerprint
+        info = {"n_docs": corpus.n_docs, "n_bytes": corpus.n_bytes, "seconds": seconds}
+        self._complete("read", info)
+
+    def load_corpus(self) -> Corpus:
+        """The corpus of stage ``read``."""
+        for name in (DATA_FILE, OFFSETS_FILE):
+            if not (self.directory / name).exists():
+                raise ValueError(
+                    f"the checkpoint in {str(self.directory)!r} lacks {name}; "
+                    "train with resume=False to start over"
+                )
+        info = self.stages["read"]
+        corpus = open_corpus(self.directory, info["n_docs"], self.fingerprint or "")
+        assert corpus.n_bytes == info["n_bytes"], "corpus file does not match its manifest"
+        return corpus
+
+    def save_ngrams(self, model: NgramModel, seconds: float) -> None:
+        """Stage ``count_ngrams``: the n-gram model."""
+        self._save("ngrams.uni", model.uni)
+        self._save("ngrams.bi", model.bi)
+        self._save("ngrams.maxlen", model.maxlen)
+        for k, table in enumerate(model.tables, start=3):
+            self._save(f"ngrams.table{k}", table)
+        info = {
+            "order": model.order,
+            "counted": model.counted,
+            "kept": model.kept,
+            "n_tables": len(model.tables),
+            "seconds": seconds,
+        }
+        self._complete("count_ngrams", info)
+
+    def load_ngrams(self) -> NgramModel:
+        """The n-gram model of stage ``count_ngrams``."""
+        info = self.stages["count_ngrams"]
+        return NgramModel(
+            info["order"],
+            uni=self._load("ngrams.uni"),
+            bi=self._load("ngrams.bi"),
+            tables=[self._load(f"ngrams.table{k}") for k in range(3, 3 + info["n_tables"])],
+            maxlen=self._load("ngrams.maxlen", mapped=True),
+            counted=list(info["counted"]),
+            kept=list(info["kept"]),
+        )
+
+    def save_pieces(self, pieces: PieceCounts, seconds: float) -> None:
+        """Stage ``count_pieces``: the candidate pieces."""
+        self._save("pieces.pos", pieces.pos)
+        self._save("pieces.lens", pieces.lens)
+        self._save("pieces.counts", pieces.counts)
+        self._complete("count_pieces", {"n_pieces": len(pieces), "seconds": seconds})
+
+    def load_pieces(self) -> PieceCounts:
+        """The candidate pieces of stage ``count_pieces``."""
+        return PieceCounts(
+            self._load("pieces.pos"), self._load("pieces.lens"), self._load("pieces.counts")
+        )
