@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bytepiece_core import Tokenizer
+from bytepiece_core import Tokenizer, Trainer
 from bytepiece_core.metrics import score_segmentation, vocab_table
 from bytepiece_core.trainer import TrainEvent
 from workbench import Workbench
@@ -317,6 +317,47 @@ def test_compare_trained_with_released(trained: Workbench) -> None:
     c = models[panel.right.value].tokenize(panel.text.value)
     assert f"{len(c)} tokens" in _text(panel.spans.value)
     assert _text(panel.corpus_table.value).count("trained ") == 2
+
+
+def test_compare_against_peers(released: Tokenizer) -> None:
+    from bytepiece_core.peers import compare_metrics
+
+    app = Workbench(corpus="en_kjv", released=released)
+    trainer = Trainer(max_vocab_size=1000, min_count=2)
+    texts = app.state.corpus.texts
+    trainer.train(texts)
+    app.state.set_trained(trainer)
+    panel = app.compare
+    assert panel.left.value.startswith("trained 1000")
+    panel.text.value = "In the beginning God created the heaven and the earth."
+    panel.peer_button.click()
+    assert set(panel.peers) == {"sp_unigram", "sp_bpe", "hf_bpe"}, panel.status.value
+    shown = _text(panel.peer_spans.value)
+    for name in ("bytepiece", "sp_unigram", "sp_bpe", "hf_bpe"):
+        assert name in shown
+    tok = app.state.models[panel.left.value]
+    ours = tok.tokenize(panel.text.value)
+    assert f"bytepiece: {len(ours)} tokens" in shown
+    held = texts[-(len(texts) // 10) :]
+    want = compare_metrics(held, tok, panel.peers)
+    table = _text(panel.peer_table.value)
+    for value in want["bytes_per_token"]:
+        assert f"{value:.3f}" in table
+    # a new text re-cuts with the peers already trained
+    panel.text.value = "And God said, Let there be light"
+    recut = len(tok.tokenize(panel.text.value))
+    assert f"bytepiece: {recut} tokens" in _text(panel.peer_spans.value)
+
+
+def test_compare_peer_errors_are_shown(released: Tokenizer) -> None:
+    app = Workbench(corpus="zh_pd199801", released=released)
+    trainer = Trainer(max_vocab_size=300, min_count=2)
+    trainer.train(app.state.corpus.texts)
+    app.state.set_trained(trainer)
+    app.compare.peer_button.click()  # 300 ids cannot hold the corpus's characters
+    assert app.compare.peers == {}
+    assert "training the peers" in _text(app.compare.status.value)
+    assert not app.compare.peer_button.disabled
 
 
 # -- Tune and Entropy ----------------------------------------------------------------------
