@@ -42,9 +42,7 @@ def _rows(name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.fixture(scope="module", params=MODELS)
-def exported(request, tmp_path_factory):
-    name = request.param
+def _export(name, tmp_path_factory):
     tok = Tokenizer(SHARED / "models" / f"{name}.zip")
     out = tmp_path_factory.mktemp(name)
     tok.to_sentencepiece(out / "m.model")
@@ -52,6 +50,17 @@ def exported(request, tmp_path_factory):
     sp = spm.SentencePieceProcessor(model_file=str(out / "m.model"))
     hft = hf.Tokenizer.from_file(str(out / "tokenizer.json"))
     return name, tok, sp, hft, out
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def exported(request, tmp_path_factory):
+    return _export(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def exported_zh(tmp_path_factory):
+    """The Chinese ensure_unicode model, whose compat texts hold the float32 near-ties."""
+    return _export("bytepiece.zh.id.eu.40k", tmp_path_factory)
 
 
 def test_huggingface_ids_equal_on_every_compat_text(exported):
@@ -85,22 +94,18 @@ def _is_utf8(piece: bytes | str) -> bool:
     return True
 
 
-def test_transformers_fast_tokenizer(exported):
+def test_transformers_fast_tokenizer(exported_zh):
     import transformers
 
-    name, _, _, _, out = exported
-    if name != "bytepiece.zh.id.eu.40k":
-        pytest.skip("one model is enough")
+    name, _, _, _, out = exported_zh
     fast = transformers.PreTrainedTokenizerFast(tokenizer_file=str(out / "tokenizer.json"))
     for row in _rows(name)[::40]:
         assert fast.encode(row["text"]) == row["ids"]
         assert fast.decode(row["ids"]) == unicodedata.normalize("NFC", row["text"])
 
 
-def test_float32_near_tie_flips_sentencepiece(exported):
-    name, tok, sp, hft, _ = exported
-    if name != "bytepiece.zh.id.eu.40k":
-        pytest.skip("the compat text is this model's")
+def test_float32_near_tie_flips_sentencepiece(exported_zh):
+    _, tok, sp, hft, _ = exported_zh
     text = "三个usb接口居然都在左边，接鼠标很不方便，不理解设计师的理念。。。。。\n"
     ours = tok.encode(text)
     assert hft.encode(text).ids == ours
