@@ -42,7 +42,7 @@ def _rows(name: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def _export(name, tmp_path_factory):
+def _export_released(name, tmp_path_factory):
     tok = Tokenizer(SHARED / "models" / f"{name}.zip")
     out = tmp_path_factory.mktemp(name)
     tok.to_sentencepiece(out / "m.model")
@@ -54,13 +54,13 @@ def _export(name, tmp_path_factory):
 
 @pytest.fixture(scope="module", params=MODELS)
 def exported(request, tmp_path_factory):
-    return _export(request.param, tmp_path_factory)
+    return _export_released(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def exported_zh(tmp_path_factory):
     """The Chinese ensure_unicode model, whose compat texts hold the float32 near-ties."""
-    return _export("bytepiece.zh.id.eu.40k", tmp_path_factory)
+    return _export_released("bytepiece.zh.id.eu.40k", tmp_path_factory)
 
 
 def test_huggingface_ids_equal_on_every_compat_text(exported):
