@@ -143,25 +143,13 @@ class Vocab:
         return Segmentation(ids[:n], ends[:n] if with_ends else ends, doc_tokens)
 
     def encode_bytes(self, data: bytes, alpha: float = -1.0, seed: int = 0) -> np.ndarray:
-        """Token ids of one document with tokenization chunks: the lean path of ``encode``."""
-        ids = np.empty(len(data), np.int32)
+        """Token ids of one document with tokenization chunks (sampled when ``alpha >= 0``)."""
         if alpha < 0:
+            ids = np.empty(len(data), np.int32)
             return ids[: _encode(data, self.cells, self.pairs, self.value, ids)]
+        flat = (data, np.array([0, len(data)], np.int64))
         seeds = np.array([seed], np.uint64)
-        n = _segment(
-            data,
-            _NO_OFFSETS,
-            True,
-            self.cells,
-            self.pairs,
-            self.value,
-            float(alpha),
-            seeds,
-            ids,
-            _NO_ENDS,
-            _NO_OFFSETS,
-        )
-        return ids[:n]
+        return self.segment(flat, newline_chunks=True, alpha=alpha, seeds=seeds, with_ends=False).ids
 
 
 # Empty arrays standing for "not needed" (kernels check the length and never write to them).

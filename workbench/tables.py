@@ -4,11 +4,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
+
+from bytepiece_core.metrics import evaluate
 
 from .figures._style import piece_label
 
-__all__ = ["SORT_KEYS", "filter_vocab"]
+__all__ = ["SORT_KEYS", "filter_vocab", "metrics_frame"]
 
 SORT_KEYS: dict[str, str] = {
     "count": "count",
@@ -84,3 +88,22 @@ def filter_vocab(
     if (shown["count"] % 1 == 0).all():  # counts are whole numbers; show them so
         shown["count"] = shown["count"].astype("int64")
     return shown.reset_index(drop=True), int(keep.sum())
+
+
+def metrics_frame(models: dict[str, Any], texts: list[str]) -> pd.DataFrame:
+    """How each model codes ``texts``: one row per model label."""
+    rows = []
+    for label, tok in models.items():
+        m = evaluate(tok, texts)
+        rows.append(
+            {
+                "model": label,
+                "tokens": m.n_tokens,
+                "bytes/token": m.bytes_per_token,
+                "chars/token": m.chars_per_token,
+                "bits/byte": m.bits_per_byte,
+                "bits/token": m.bits_per_token,
+                "fragments": m.fragment_share,
+            }
+        )
+    return pd.DataFrame(rows)

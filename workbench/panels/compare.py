@@ -12,14 +12,14 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from bytepiece_core.metrics import evaluate
 from bytepiece_core.peers import Peer, compare_metrics, compare_tokenizations, train_peers
 
 from ..html import compare_html, frame_html, token_spans_html
 from ..state import RELEASED, AppState
+from ..tables import metrics_frame
 from ._base import Panel, section, sync_model_menu
 
-__all__ = ["ComparePanel", "metrics_frame", "peer_spans_html"]
+__all__ = ["ComparePanel", "peer_spans_html"]
 
 
 def peer_spans_html(frame: pd.DataFrame, text: str) -> str:
@@ -34,25 +34,6 @@ def peer_spans_html(frame: pd.DataFrame, text: str) -> str:
             f"{token_spans_html(pieces, list(rows['id']))}</div>"
         )
     return "".join(blocks)
-
-
-def metrics_frame(models: dict[str, Any], texts: list[str]) -> pd.DataFrame:
-    """How each model codes ``texts``: one row per model label."""
-    rows = []
-    for label, tok in models.items():
-        m = evaluate(tok, texts)
-        rows.append(
-            {
-                "model": label,
-                "tokens": m.n_tokens,
-                "bytes/token": m.bytes_per_token,
-                "chars/token": m.chars_per_token,
-                "bits/byte": m.bits_per_byte,
-                "bits/token": m.bits_per_token,
-                "fragments": m.fragment_share,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 class ComparePanel(Panel):

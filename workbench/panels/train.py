@@ -15,13 +15,13 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from bytepiece_core.metrics import evaluate
 from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
 
 from ..figures import vocab_growth_figure
 from ..html import frame_html
 from ..jobs import Job, Stopped
 from ..state import AppState
+from ..tables import metrics_frame
 from ..training import (
     STAGES,
     TrainOptions,
@@ -44,20 +44,11 @@ _STAGE_TITLES = {
 
 def summary_frame(trainer: Trainer, texts: list[str]) -> pd.DataFrame:
     """One row per trained size: tokens, bytes/token and bits/byte on the training texts."""
-    rows = []
-    for size, pieces in zip(trainer.max_vocab_size, trainer.pieces, strict=True):
-        m = evaluate(trainer.tokenizer(size), texts)
-        rows.append(
-            {
-                "model": model_label(size, len(pieces)),
-                "bytes/token": m.bytes_per_token,
-                "chars/token": m.chars_per_token,
-                "bits/byte": m.bits_per_byte,
-                "bits/token": m.bits_per_token,
-                "fragments": m.fragment_share,
-            }
-        )
-    return pd.DataFrame(rows)
+    models = {
+        model_label(size, len(pieces)): trainer.tokenizer(size)
+        for size, pieces in zip(trainer.max_vocab_size, trainer.pieces, strict=True)
+    }
+    return metrics_frame(models, texts)
 
 
 class TrainPanel(Panel):
