@@ -149,7 +149,8 @@ class Vocab:
             return ids[: _encode(data, self.cells, self.pairs, self.value, ids)]
         flat = (data, np.array([0, len(data)], np.int64))
         seeds = np.array([seed], np.uint64)
-        return self.segment(flat, newline_chunks=True, alpha=alpha, seeds=seeds, with_ends=False).ids
+        seg = self.segment(flat, newline_chunks=True, alpha=alpha, seeds=seeds, with_ends=False)
+        return seg.ids
 
 
 # Empty arrays standing for "not needed" (kernels check the length and never write to them).
