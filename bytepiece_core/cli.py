@@ -152,10 +152,22 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
     )
     progress = _Progress(not args.quiet)
     try:
-        trainer.train([Path(p) for p in args.inputs], workers=args.workers, callback=progress)
+        trainer.train(
+            [Path(p) for p in args.inputs],
+            workers=args.workers,
+            callback=progress,
+            work_dir=args.work_dir,
+            checkpoint_dir=args.checkpoint_dir,
+            resume=args.resume,
+        )
     except KeyboardInterrupt:
         progress.close()
-        raise SystemExit("interrupted: no model was written") from None
+        hint = (
+            f"; the stages done are kept in {args.checkpoint_dir}: rerun with --resume"
+            if args.checkpoint_dir
+            else ""
+        )
+        raise SystemExit(f"interrupted: no model was written{hint}") from None
     finally:
         progress.close()
     trainer.save(args.output)
@@ -203,6 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow pieces to start inside a UTF-8 character",
     )
     tr.add_argument("--workers", type=int, default=1, help="threads (default 1)")
+    tr.add_argument(
+        "--work-dir", default=None, help="keep the corpus in a file there, not in memory"
+    )
+    tr.add_argument(
+        "--checkpoint-dir", default=None, help="save each finished stage there (for --resume)"
+    )
+    tr.add_argument(
+        "--resume", action="store_true", help="continue from the stages in --checkpoint-dir"
+    )
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=_train)
 

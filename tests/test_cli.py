@@ -120,3 +120,42 @@ def test_train_bad_options_and_files(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["train", str(bad), "-o", str(tmp_path / "m"), "-q"]) == 2
     assert "not valid UTF-8: line 2" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_train_checkpoint_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "corpus.txt"
+    lines = [f"{a} {b}\n" for a in ("red", "green", "blue") for b in ("fox", "cat")] * 6
+    corpus.write_text("".join(lines), encoding="utf-8")
+    ckpt = tmp_path / "ckpt"
+    args = ["train", str(corpus), "--order", "3", "--vocab-size", "270", "-q"]
+    assert main([*args, "-o", str(tmp_path / "a.model"), "--checkpoint-dir", str(ckpt)]) == 0
+    assert (ckpt / "manifest.json").is_file()
+    # resuming from the finished stages gives the same model
+    assert (
+        main([*args, "-o", str(tmp_path / "b.model"), "--checkpoint-dir", str(ckpt), "--resume"])
+        == 0
+    )
+    assert (tmp_path / "a.model").read_bytes() == (tmp_path / "b.model").read_bytes()
+    # the corpus on disk gives the same model too
+    assert main([*args, "-o", str(tmp_path / "c.model"), "--work-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "a.model").read_bytes() == (tmp_path / "c.model").read_bytes()
+    capsys.readouterr()
+    # a resume with other options is refused with the trainer's message
+    assert (
+        main(
+            [
+                "train",
+                str(corpus),
+                "--order",
+                "4",
+                "-o",
+                str(tmp_path / "d.model"),
+                "--checkpoint-dir",
+                str(ckpt),
+                "--resume",
+                "-q",
+            ]
+        )
+        == 2
+    )
+    assert "order" in capsys.readouterr().err
