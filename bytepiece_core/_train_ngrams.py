@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -95,27 +96,51 @@ def build_ngram_model(
     ranges: Ranges,
     workers: int,
     progress: Callable[[int, int], None],
+    dask: Any = None,
 ) -> NgramModel:
     """Count and prune n-grams of lengths ``1..order``.
 
     ``progress(k, n_bytes)`` is called as the pass counting length ``k`` covers ``n_bytes`` more.
+    With ``dask`` (a ``_train_dask.DaskPasses``) the passes run as Dask tasks instead of on
+    ``workers`` threads, and ``maxlen`` lives in a file of its shared directory.
     """
-    data, offsets = corpus.data, corpus.chunk_offsets
     model = NgramModel(order)
-    model.maxlen = maxlen_array(corpus.n_bytes, order)
+    if dask is None:
+        model.maxlen = maxlen_array(corpus.n_bytes, order)
+        return _build_model(model, corpus, min_count, ranges, workers, progress, None)
+    model.maxlen = dask.new_maxlen(corpus.n_bytes, order)
+    model = _build_model(model, corpus, min_count, ranges, workers, progress, dask)
+    model.maxlen = dask.load_maxlen()
+    return model
+
+
+def _build_model(
+    model: NgramModel,
+    corpus: Corpus,
+    min_count: int,
+    ranges: Ranges,
+    workers: int,
+    progress: Callable[[int, int], None],
+    dask: Any,
+) -> NgramModel:
+    data, offsets = corpus.data, corpus.chunk_offsets
+    order = model.order
 
     def pairs(state, lo, hi):  # type: ignore[no-untyped-def]
         _count_pairs(data, offsets, lo, hi, state[0], state[1])
         return state
 
-    parts = run_ranges(
-        ranges,
-        lambda: (np.zeros(256, np.int64), np.zeros(65536, np.int64)),
-        pairs,
-        workers,
-        lambda nbytes: progress(1, nbytes),
-        corpus.release,
-    )
+    if dask is not None:
+        parts = dask.pairs(ranges, lambda nbytes: progress(1, nbytes))
+    else:
+        parts = run_ranges(
+            ranges,
+            lambda: (np.zeros(256, np.int64), np.zeros(65536, np.int64)),
+            pairs,
+            workers,
+            lambda nbytes: progress(1, nbytes),
+            corpus.release,
+        )
     counts1 = sum(p[0] for p in parts)
     counts2 = sum(p[1] for p in parts)
     # The reference completes the 256 bytes (count 1) and counts each in the empty n-gram.
@@ -140,7 +165,7 @@ def build_ngram_model(
     bi_kept = np.flatnonzero(kept2).astype(np.uint64)
     table2 = new_table(capacity_for(len(bi_kept), MODEL_LOAD))
     _build(table2, bi_kept, bi_kept)
-    sketch = _raise(model, corpus, 2, table2, ranges, workers, order > 2)
+    sketch = _raise(model, corpus, 2, table2, ranges, workers, order > 2, dask=dask)
     del table2
     prev_table, prev_counts = _NO_MODEL[0], np.zeros(0, np.int64)
     for k in range(3, order + 1):
@@ -153,7 +178,7 @@ def build_ngram_model(
             continue
         mtab, _, meta = model.flat() if k > PACKED else _NO_MODEL
         cap = capacity_for(hll_estimate(sketch) * 1.05 + 16, COUNT_LOAD)
-        table, n = _count_length(model, corpus, k, cap, mtab, meta, ranges, workers, progress)
+        table, n = _count_length(model, corpus, k, cap, mtab, meta, ranges, workers, progress, dask)
         model.counted.append(n)
         keys, counts = _entries(table, np.uint64(min_count))
         del table
@@ -171,7 +196,7 @@ def build_ngram_model(
         prev_counts = big_array(table.shape[0], np.uint32 if small else np.uint64)
         prev_counts[slots] = counts
         del keys, counts, logp, slots
-        sketch = _raise(model, corpus, k, table, ranges, workers, k < order, mtab, meta)
+        sketch = _raise(model, corpus, k, table, ranges, workers, k < order, mtab, meta, dask=dask)
     return model
 
 
@@ -202,11 +227,14 @@ def _count_length(
     ranges: Ranges,
     workers: int,
     progress: Callable[[int, int], None],
+    dask: Any = None,
 ) -> tuple[np.ndarray, int]:
     """The counting table (``cap`` slots) of the candidate ``k``-grams and their number.
 
     Each worker counts into its own table; the tables are merged (map-reduce).
     """
+    if dask is not None:
+        return dask.count_length(k, cap, mtab, meta, ranges, lambda n: progress(k, n))  # type: ignore[no-any-return]
     data, offsets, maxlen = corpus.data, corpus.chunk_offsets, model.maxlen
 
     def count(state, lo, hi):  # type: ignore[no-untyped-def]
@@ -236,10 +264,13 @@ def _raise(
     sketch_next: bool,
     mtab: np.ndarray = _NO_MODEL[0],
     meta: np.ndarray = _NO_MODEL[2],
+    dask: Any = None,
 ) -> np.ndarray:
     """Raise ``maxlen`` to ``k`` where the ``k``-gram is kept (ranges are chunk-disjoint, so
     threads never write the same byte); returns the HyperLogLog registers of the candidate
     ``(k+1)``-grams (all zero unless ``sketch_next``)."""
+    if dask is not None:
+        return dask.raise_maxlen(k, kept, sketch_next, mtab, meta, ranges)  # type: ignore[no-any-return]
     size = 1 << HLL_BITS if sketch_next else 0
 
     def work(registers: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -91,12 +92,16 @@ def count_pieces(
     ranges: list[tuple[int, int, int]],
     workers: int,
     progress: Callable[[int], None],
+    dask: Any = None,
 ) -> PieceCounts:
     """Segment every chunk with the n-gram model and count the pieces (all of them).
 
     The model and ``model.maxlen`` are released once the corpus is segmented, before the piece
-    table (sized from a HyperLogLog sketch of the pieces) is allocated.
+    table (sized from a HyperLogLog sketch of the pieces) is allocated. With ``dask`` (a
+    ``_train_dask.DaskPasses``) the passes run as Dask tasks instead of on ``workers`` threads.
     """
+    if dask is not None:
+        return _sorted(*dask.count_pieces(corpus, model, ensure_unicode, ranges, progress))
     data, offsets = corpus.data, corpus.chunk_offsets
     bits = _segment(corpus, model, ensure_unicode, ranges, workers, progress)
     model.maxlen = np.zeros(0, np.uint8)
@@ -129,5 +134,10 @@ def count_pieces(
     corpus.release(0, corpus.n_chunks)  # the merge read pieces all over the corpus
     pos, lens, counts = _piece_entries(table)
     del table
+    return _sorted(pos, lens, counts)
+
+
+def _sorted(pos: np.ndarray, lens: np.ndarray, counts: np.ndarray) -> PieceCounts:
+    """The pieces ``_piece_entries`` gives, sorted by first occurrence."""
     order_ = np.argsort(pos, kind="stable")
     return PieceCounts(pos[order_], lens[order_], counts[order_])

@@ -130,6 +130,26 @@ def _check_sizes(max_vocab_size: Any) -> list[int]:
     return [_check_int("max_vocab_size", max_vocab_size, MIN_VOCAB_SIZE, hint)]
 
 
+BACKENDS = ("local", "dask")
+
+
+def _check_backend(backend: Any, client: Any) -> None:
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend must be 'local' or 'dask', not {backend!r}")
+    if backend == "local":
+        if client is not None:
+            raise ValueError("client is only used with backend='dask': pass backend='dask' too")
+        return
+    if client is None:
+        raise ValueError(
+            "backend='dask' needs client: a dask.distributed.Client, e.g. "
+            "Client(LocalCluster()) or Client('tcp://scheduler:8786')"
+        )
+    from ._train_dask import check_client
+
+    check_client(client)
+
+
 class Trainer:
     """Train BytePiece vocabularies: minimum-entropy word discovery with a byte n-gram model.
 
@@ -209,6 +229,8 @@ class Trainer:
         work_dir: PathArg | None = None,
         checkpoint_dir: PathArg | None = None,
         resume: bool = False,
+        backend: str = "local",
+        client: Any = None,
     ) -> None:
         """Train on ``texts`` and keep one vocabulary per requested size in :attr:`pieces`.
 
@@ -241,6 +263,18 @@ class Trainer:
             which are read once more to check their fingerprint; ``max_vocab_size`` and
             ``max_piece_length`` may differ (only the pruning is redone). Without a
             checkpoint there it starts from the beginning.
+        backend
+            ``"local"`` (default): the counting passes run on ``workers`` threads here.
+            ``"dask"``: they run as Dask tasks on the workers of ``client``, over ranges of
+            chunks, and their partial tables are merged here; the result is the same. The
+            tasks open the on-disk corpus by path, so it is kept on disk: in ``work_dir`` or
+            ``checkpoint_dir`` if given, else in a temporary directory made (and removed) in
+            the system's temporary directory, which only workers on this machine can see;
+            for workers on other machines, give a ``work_dir`` on a filesystem they share.
+            ``workers`` still sets the threads of the pruning, which runs here. Needs the
+            optional ``dask[distributed]`` (``pip install 'bytepiece-workbench[dask]'``).
+        client
+            The ``dask.distributed.Client`` to run on, with ``backend="dask"`` (only then).
 
         Raises
         ------
@@ -248,7 +282,10 @@ class Trainer:
             A document is not a str (the message names its index).
         ValueError
             The corpus is empty, or a file is not UTF-8 (the message names file and line); or
-            ``resume`` finds a checkpoint made with other options or other documents.
+            ``resume`` finds a checkpoint made with other options or other documents; or
+            ``backend`` is not ``"local"`` or ``"dask"``, or ``client`` does not go with it.
+        ImportError
+            ``backend="dask"`` without dask installed.
 
         Examples
         --------
@@ -272,6 +309,7 @@ class Trainer:
             )
         if work_dir is not None and not os.path.isdir(work_dir):
             raise NotADirectoryError(f"work_dir {os.fspath(work_dir)!r} is not a directory")
+        _check_backend(backend, client)
         emit = callback if callback is not None else (lambda event: None)
         history = TrainHistory()
         clock = [time.perf_counter()]
@@ -285,7 +323,12 @@ class Trainer:
         checkpoint = None
         if checkpoint_dir is not None:
             checkpoint = Checkpoint.open(checkpoint_dir, self._stage_options(), bool(resume))
-        scratch = None if work_dir is None else tempfile.mkdtemp(prefix="bytepiece-", dir=work_dir)
+        scratch = None
+        if work_dir is not None:
+            scratch = tempfile.mkdtemp(prefix="bytepiece-", dir=work_dir)
+        elif backend == "dask" and checkpoint is None:  # the Dask tasks need the corpus on disk
+            scratch = tempfile.mkdtemp(prefix="bytepiece-")
+        dask = None
         try:
             corpus = self._read(texts, batch_size, emit, checkpoint, scratch)
             history.n_docs, history.n_bytes = corpus.n_docs, corpus.n_bytes
@@ -293,11 +336,19 @@ class Trainer:
             seconds = lap("read")
             if checkpoint is not None and not checkpoint.done("read"):
                 checkpoint.save_corpus(corpus, seconds)
-            candidates = self._candidates(corpus, workers, emit, history, lap, checkpoint)
+            if backend == "dask":
+                from ._train_dask import DaskPasses
+
+                corpus_dir = checkpoint.directory if checkpoint is not None else scratch
+                assert corpus_dir is not None
+                dask = DaskPasses(client, corpus_dir)
+            candidates = self._candidates(corpus, workers, emit, history, lap, checkpoint, dask)
             pieces = self._prune(corpus, candidates, workers, emit, history)
             lap("prune_pieces")
             del corpus, candidates
         finally:
+            if dask is not None:
+                dask.close()
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
         self.pieces = pieces
@@ -350,6 +401,7 @@ class Trainer:
         history: TrainHistory,
         lap: Callable[[str], float],
         checkpoint: Checkpoint | None,
+        dask: Any = None,
     ) -> PieceCounts:
         """Stages ``count_ngrams`` and ``count_pieces``: the candidate pieces of the corpus."""
         n = corpus.n_bytes
@@ -369,7 +421,7 @@ class Trainer:
             emit(TrainEvent("count_ngrams", passes * n, passes * n, n, FROM_CHECKPOINT))
         else:
             model = build_ngram_model(
-                corpus, self.order, self.min_count, ranges, workers, ngram_progress
+                corpus, self.order, self.min_count, ranges, workers, ngram_progress, dask
             )
             counted, kept = model.counted, model.kept
         history.ngrams = [NgramStep(k, counted[k], kept[k]) for k in range(1, self.order + 1)]
@@ -389,7 +441,7 @@ class Trainer:
         else:
             assert model is not None
             candidates = count_pieces(
-                corpus, model, self.ensure_unicode, ranges, workers, piece_progress
+                corpus, model, self.ensure_unicode, ranges, workers, piece_progress, dask
             )
         del model
         history.candidates = len(candidates)

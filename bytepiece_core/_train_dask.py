@@ -1,0 +1,380 @@
+"""The counting passes of training as Dask tasks (``Trainer.train(backend="dask")``).
+
+Each pass (byte pairs, the n-grams of one length, raising ``maxlen``, the n-gram Viterbi and
+the piece counting) is one task per range of chunks, run on the workers of a
+``dask.distributed.Client``; the driver merges the partial tables the tasks return with the
+same merge functions as the threaded run (``_train_jobs``), so the result is the same.
+
+Nothing large travels in the task graph. Tasks open the on-disk corpus (``_train_corpus``)
+by path with ``np.memmap``, so its directory must be visible to every worker (same machine,
+or a shared filesystem). The state shared between passes lives in files of a ``dask-*``
+directory made next to the corpus (removed at the end): ``maxlen`` (written in place by the
+raising tasks, each for its own chunks: a chunk's last byte, which may share a packed byte
+with the next chunk's first, is never raised, so tasks never write the same bits), the n-gram
+model tables a pass reads, and the Viterbi's piece-start bits of each range. Tasks return
+their partial tables compacted to the occupied slots.
+
+``dask`` is an optional dependency, imported only here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._hashtable import (
+    EMPTY,
+    HLL_BITS,
+    _merge,
+    _piece_entries,
+    _piece_merge,
+    capacity_for,
+    hll_estimate,
+    new_table,
+)
+from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
+from ._kernels_pieces import _count_pieces, _sketch_pieces, _viterbi_bits
+from ._train_corpus import DATA_FILE, Corpus, open_corpus
+
+__all__ = ["DaskPasses", "check_client"]
+
+Ranges = list[tuple[int, int, int]]
+# Load of the count tables, as the threaded passes (``_train_ngrams``, ``_train_pieces``).
+_LOAD = 0.7
+INSTALL_HINT = "pip install 'bytepiece-workbench[dask]' (or pip install 'dask[distributed]')"
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            f"backend='dask' needs dask.distributed, not installed: {INSTALL_HINT}"
+        ) from exc
+    return distributed
+
+
+def check_client(client: Any) -> None:
+    """Refuse anything but a ``dask.distributed.Client`` (imports dask)."""
+    distributed = _distributed()
+    if not isinstance(client, distributed.Client):
+        raise TypeError(
+            f"client must be a dask.distributed.Client, not {type(client).__name__}; "
+            "e.g. client=Client(LocalCluster()) or Client('tcp://scheduler:8786')"
+        )
+
+
+# -- the tasks (run on the workers) ------------------------------------------------------------
+
+
+def _corpus(directory: str) -> Corpus:
+    if not os.path.exists(os.path.join(directory, DATA_FILE)):
+        raise FileNotFoundError(
+            f"the training corpus {directory!r} is not visible on this Dask worker: put "
+            "work_dir (or checkpoint_dir) on a filesystem shared by the driver and the workers"
+        )
+    return open_corpus(directory, 0, "")
+
+
+def _open(path: str) -> np.ndarray:
+    """A shared array, mapped privately (writable, as the kernels expect; nothing written back)."""
+    try:
+        return np.asarray(np.load(path, mmap_mode="c"))
+    except ValueError:  # an empty array cannot be mapped
+        return np.load(path)
+
+
+def _rows(table: np.ndarray) -> np.ndarray:
+    """The occupied slots of a table: all a merge reads of it."""
+    return table[table[:, 0] != EMPTY]
+
+
+def _task_pairs(directory: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    corpus = _corpus(directory)
+    counts1, counts2 = np.zeros(256, np.int64), np.zeros(65536, np.int64)
+    _count_pairs(corpus.data, corpus.chunk_offsets, lo, hi, counts1, counts2)
+    seen = np.flatnonzero(counts2)
+    return counts1, seen, counts2[seen]
+
+
+def _model(mtab_path: str) -> np.ndarray:
+    """The model tables a pass reads, or the empty stand-in of lengths up to 8."""
+    return _open(mtab_path) if mtab_path else np.zeros((1, 2), np.uint64)
+
+
+def _task_count(
+    directory: str,
+    lo: int,
+    hi: int,
+    cap: int,
+    maxlen_path: str,
+    k: int,
+    mtab_path: str,
+    meta: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    corpus = _corpus(directory)
+    maxlen, mtab = _open(maxlen_path), _model(mtab_path)
+    table, n = _count_order(
+        corpus.data, corpus.chunk_offsets, lo, hi, maxlen, k, mtab, meta, new_table(cap), 0
+    )
+    return _rows(table), int(n)
+
+
+def _task_raise(
+    directory: str,
+    lo: int,
+    hi: int,
+    maxlen_path: str,
+    k: int,
+    mtab_path: str,
+    meta: np.ndarray,
+    kept_path: str,
+    sketch_next: bool,
+) -> np.ndarray:
+    corpus = _corpus(directory)
+    shared = np.load(maxlen_path, mmap_mode="r+")  # written in place: this range's bytes only
+    registers = np.zeros(1 << HLL_BITS if sketch_next else 0, np.uint8)
+    _raise_maxlen(
+        corpus.data,
+        corpus.chunk_offsets,
+        lo,
+        hi,
+        np.asarray(shared),
+        k,
+        _model(mtab_path),
+        meta,
+        _open(kept_path),
+        registers,
+    )
+    shared.flush()
+    return registers
+
+
+def _task_segment(
+    directory: str,
+    lo: int,
+    hi: int,
+    maxlen_path: str,
+    ensure_unicode: bool,
+    uni_path: str,
+    bi_path: str,
+    mtab_path: str,
+    meta: np.ndarray,
+    order: int,
+    bits_path: str,
+) -> np.ndarray:
+    corpus = _corpus(directory)
+    data, offsets = corpus.data, corpus.chunk_offsets
+    mtab = _open(mtab_path)
+    bits = _viterbi_bits(
+        data,
+        offsets,
+        lo,
+        hi,
+        _open(maxlen_path),
+        ensure_unicode,
+        _open(uni_path),
+        _open(bi_path),
+        mtab,
+        mtab.view(np.float64),
+        meta,
+        order,
+    )
+    np.save(bits_path, bits)
+    registers = np.zeros(1 << HLL_BITS, np.uint8)
+    _sketch_pieces(data, offsets, lo, hi, bits, registers)
+    return registers
+
+
+def _task_pieces(
+    directory: str, lo: int, hi: int, cap: int, bits_path: str
+) -> tuple[np.ndarray, int]:
+    corpus = _corpus(directory)
+    bits = np.load(bits_path)
+    table, n = _count_pieces(corpus.data, corpus.chunk_offsets, lo, hi, bits, new_table(cap), 0)
+    return _rows(table), int(n)
+
+
+# -- the driver --------------------------------------------------------------------------------
+
+
+class DaskPasses:
+    """The counting passes over the on-disk corpus in ``corpus_dir``, on ``client``'s workers.
+
+    Makes its directory of shared state in ``corpus_dir``; :meth:`close` removes it.
+    """
+
+    def __init__(self, client: Any, corpus_dir: str | os.PathLike[str]) -> None:
+        self.client = client
+        self.corpus_dir = os.path.abspath(os.fspath(corpus_dir))
+        self.shared = tempfile.mkdtemp(prefix="dask-", dir=self.corpus_dir)
+        self.maxlen_path = ""
+        self._mtab: tuple[int, str] = (-1, "")
+
+    def close(self) -> None:
+        shutil.rmtree(self.shared, ignore_errors=True)
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.shared, name + ".npy")
+
+    def _share(self, name: str, array: np.ndarray) -> str:
+        path = self._path(name)
+        tmp = self._path(name + ".tmp")
+        np.save(tmp, array)
+        os.replace(tmp, path)
+        return path
+
+    def _share_model(self, k: int, mtab: np.ndarray) -> str:
+        """The path of the model tables a pass of length ``k`` reads ("" if it reads none)."""
+        if k <= PACKED:
+            return ""
+        if self._mtab[0] != k:
+            if self._mtab[1]:
+                os.remove(self._mtab[1])
+            self._mtab = (k, self._share(f"mtab{k}", mtab))
+        return self._mtab[1]
+
+    def _run(
+        self,
+        task: Callable[..., Any],
+        ranges: Ranges,
+        args: Callable[[int, int, int], tuple[Any, ...]],
+        fold: Callable[[Any], None],
+        progress: Callable[[int], None],
+    ) -> None:
+        """Submit ``task(corpus_dir, lo, hi, *args(lo, hi, nbytes))`` for every range; fold each
+        result in the driver and report its bytes as it completes (in completion order)."""
+        distributed = _distributed()
+        futures = {
+            self.client.submit(task, self.corpus_dir, lo, hi, *args(lo, hi, nbytes), pure=False): (
+                nbytes
+            )
+            for lo, hi, nbytes in ranges
+        }
+        try:
+            for future in distributed.as_completed(list(futures)):
+                result = future.result()
+                nbytes = futures.pop(future)
+                future.release()
+                fold(result)
+                del result
+                progress(nbytes)
+        except BaseException:
+            self.client.cancel(list(futures))
+            raise
+
+    # -- n-grams ---------------------------------------------------------------------------
+
+    def new_maxlen(self, n_bytes: int, order: int) -> np.ndarray:
+        """Write a fresh ``maxlen`` to the shared directory; returns an empty placeholder (the
+        driver reads it back with :meth:`load_maxlen` once the passes are done)."""
+        self.maxlen_path = self._share("maxlen", maxlen_array(n_bytes, order))
+        return np.zeros(0, np.uint8)
+
+    def load_maxlen(self) -> np.ndarray:
+        return _open(self.maxlen_path)
+
+    def pairs(self, ranges: Ranges, progress: Callable[[int], None]) -> list[tuple[Any, Any]]:
+        counts1, counts2 = np.zeros(256, np.int64), np.zeros(65536, np.int64)
+
+        def fold(result: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+            counts1[:] += result[0]
+            counts2[result[1]] += result[2]
+
+        self._run(_task_pairs, ranges, lambda lo, hi, nb: (), fold, progress)
+        return [(counts1, counts2)]
+
+    def count_length(
+        self,
+        k: int,
+        cap: int,
+        mtab: np.ndarray,
+        meta: np.ndarray,
+        ranges: Ranges,
+        progress: Callable[[int], None],
+    ) -> tuple[np.ndarray, int]:
+        mtab_path = self._share_model(k, mtab)
+        state: list[Any] = [new_table(cap), 0]
+
+        def fold(result: tuple[np.ndarray, int]) -> None:
+            state[0], state[1] = _merge(state[0], state[1], result[0])
+
+        def args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
+            # a range holds at most ``nbytes`` distinct n-grams
+            task_cap = min(cap, capacity_for(nbytes + 16, _LOAD))
+            return task_cap, self.maxlen_path, k, mtab_path, meta
+
+        self._run(_task_count, ranges, args, fold, progress)
+        return state[0], int(state[1])
+
+    def raise_maxlen(
+        self,
+        k: int,
+        kept: np.ndarray,
+        sketch_next: bool,
+        mtab: np.ndarray,
+        meta: np.ndarray,
+        ranges: Ranges,
+    ) -> np.ndarray:
+        mtab_path = self._share_model(k, mtab)
+        kept_path = self._share("kept", kept)
+        registers = np.zeros(1 << HLL_BITS, np.uint8)
+
+        def fold(result: np.ndarray) -> None:
+            if result.size:
+                np.maximum(registers, result, out=registers)
+
+        args = (self.maxlen_path, k, mtab_path, meta, kept_path, sketch_next)
+        self._run(_task_raise, ranges, lambda lo, hi, nb: args, fold, lambda n: None)
+        os.remove(kept_path)
+        return registers
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def count_pieces(
+        self,
+        corpus: Corpus,
+        model: Any,
+        ensure_unicode: bool,
+        ranges: Ranges,
+        progress: Callable[[int], None],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(pos, lens, counts)`` of the pieces, as ``_piece_entries`` (slot order)."""
+        if not self.maxlen_path:  # a model loaded from a checkpoint: share its maxlen
+            self.maxlen_path = self._share("maxlen", model.maxlen)
+        mtab, _, meta = model.flat(release=True)
+        model_paths = (
+            self._share("uni", model.uni),
+            self._share("bi", model.bi),
+            self._share("mtab", mtab),
+        )
+        del mtab
+        model.maxlen = np.zeros(0, np.uint8)
+        registers = np.zeros(1 << HLL_BITS, np.uint8)
+
+        def sketch(result: np.ndarray) -> None:
+            np.maximum(registers, result, out=registers)
+
+        def segment_args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
+            bits = self._path(f"bits{lo}")
+            return (self.maxlen_path, ensure_unicode, *model_paths, meta, model.order, bits)
+
+        self._run(_task_segment, ranges, segment_args, sketch, progress)
+        cap = capacity_for(hll_estimate(registers) * 1.05 + 16, _LOAD)
+        data = corpus.data
+        state: list[Any] = [new_table(cap), 0]
+
+        def fold(result: tuple[np.ndarray, int]) -> None:
+            state[0], state[1] = _piece_merge(state[0], state[1], result[0], data)
+
+        def count_args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
+            return min(cap, capacity_for(nbytes + 16, _LOAD)), self._path(f"bits{lo}")
+
+        self._run(_task_pieces, ranges, count_args, fold, lambda n: None)
+        corpus.release(0, corpus.n_chunks)  # the merges read pieces all over the corpus
+        return _piece_entries(state[0])
