@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -217,7 +219,14 @@ class DaskPasses:
         self._mtab: tuple[int, str] = (-1, "")
 
     def close(self) -> None:
-        shutil.rmtree(self.shared, ignore_errors=True)
+        """Remove the shared directory. After an interruption, tasks that were already running
+        when they were cancelled may still write in it for a moment: retry until it is gone."""
+        for _ in range(100):
+            shutil.rmtree(self.shared, ignore_errors=True)
+            if not os.path.exists(self.shared):
+                return
+            time.sleep(0.05)
+        warnings.warn(f"could not remove the Dask scratch directory {self.shared}", stacklevel=2)
 
     def _path(self, name: str) -> str:
         return os.path.join(self.shared, name + ".npy")
