@@ -11,20 +11,30 @@ the time of each stage and peak RSS (``os.wait4``) of each run:
 - ``checkpoint``: ``train(..., checkpoint_dir=...)`` (corpus on disk, every stage saved), then
   the same again with ``resume=True`` (only the pruning is redone).
 
+With ``--dask`` it compares instead the local run (corpus in memory, then on disk) with
+``train(..., backend="dask")`` on a ``LocalCluster`` of 1 and of 2 worker processes (one thread
+each; started in the child before the clock starts, so the time is the training's): wall time,
+throughput and peak RSS as ratios to the local in-memory run. The peak RSS of a Dask run is
+the driver's plus each worker's (their peaks summed, an upper bound of what was resident at
+once); a worker's is read in the worker (``getrusage``), the driver's in the child itself.
+
 All variants must give the same model (checked). The repeated text makes the n-gram and piece
 tables those of 21 MB: this measures what the corpus itself costs, not the tables.
 
-    python benchmarks/bench_scale.py [--repeat 5] [--workers 1]
+    python benchmarks/bench_scale.py [--repeat 5] [--workers 1] [--dask]
 
-This is a measurement, not a test: it prints a table and writes ``results/bench_scale.json``.
+This is a measurement, not a test: it prints a table and writes ``results/bench_scale.json``
+(``results/bench_scale_dask.json`` with ``--dask``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,18 +50,47 @@ PARAMS = {"order": 6, "min_count": 8, "max_vocab_size": 16000}
 MB = 1_000_000
 
 
+def _max_rss_mb() -> float:
+    """Peak RSS of this process in MB (Linux: ``ru_maxrss`` is in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(args: argparse.Namespace) -> None:
-    """Train once and print a JSON line: seconds, stage seconds, hash of the model."""
+    """Train once and print a JSON line: seconds, stage seconds, hash of the model, peak RSS.
+
+    The option ``dask_workers`` (N) trains on a LocalCluster of N worker processes.
+    """
     sys.path.insert(0, str(ROOT))
     from bytepiece_core import Trainer
 
     options = json.loads(args.options)
-    trainer = Trainer(**PARAMS)
-    start = time.perf_counter()
-    trainer.train(Path(args.corpus), workers=args.workers, **options)
-    seconds = time.perf_counter() - start
-    digest = hashlib.sha256(json.dumps(trainer.model(), sort_keys=True).encode()).hexdigest()
-    print(json.dumps({"seconds": seconds, "stages": trainer.history.seconds, "model": digest}))
+    n_dask = options.pop("dask_workers", 0)
+    report: dict = {}
+    with contextlib.ExitStack() as stack:
+        if n_dask:
+            import distributed
+
+            start = time.perf_counter()
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=n_dask, processes=True, threads_per_worker=1, dashboard_address=None
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+            options.update(backend="dask", client=client)
+            report["cluster_seconds"] = time.perf_counter() - start
+        trainer = Trainer(**PARAMS)
+        start = time.perf_counter()
+        trainer.train(Path(args.corpus), workers=args.workers, **options)
+        report["seconds"] = time.perf_counter() - start
+        if n_dask:
+            report["workers_rss_mb"] = sorted(client.run(_max_rss_mb).values())
+    report["driver_rss_mb"] = _max_rss_mb()
+    report["stages"] = trainer.history.seconds
+    report["model"] = hashlib.sha256(
+        json.dumps(trainer.model(), sort_keys=True).encode()
+    ).hexdigest()
+    print(json.dumps(report))
 
 
 def run(corpus: Path, workers: int, options: dict) -> dict:
@@ -72,6 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--dask", action="store_true", help="local against LocalCluster(1 and 2 workers)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
@@ -88,6 +130,9 @@ def main() -> None:
                     out.write(raw if raw.endswith(b"\n") else raw + b"\n")
         size = corpus.stat().st_size
         label = f"{size / MB:.0f}MB"
+        if args.dask:
+            dask_main(corpus, size, label, args.workers)
+            return
         run(corpus, args.workers, {})  # compile / load the kernel cache once
         work = Path(tmp) / "work"
         work.mkdir()
@@ -108,6 +153,49 @@ def main() -> None:
     results["same_model"] = len(models) == 1  # type: ignore[assignment]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_scale.json").write_text(json.dumps(results, indent=2))
+
+
+def dask_main(corpus: Path, size: int, label: str, workers: int) -> None:
+    """``--dask``: local against LocalCluster runs, as ratios to the local in-memory run."""
+    small = corpus.with_name("warmup.txt")
+    with open(corpus, "rb") as src:
+        small.write_bytes(src.read(2 * MB).rsplit(b"\n", 1)[0] + b"\n")
+    run(small, workers, {})  # compile / load the kernel cache once, here and on the workers
+    run(small, workers, {"dask_workers": 1})
+    work = corpus.parent / "work"
+    work.mkdir()
+    variants = {
+        f"local memory {label}": {},
+        f"local disk {label}": {"work_dir": str(work)},
+        f"dask 1 worker {label}": {"dask_workers": 1},
+        f"dask 2 workers {label}": {"dask_workers": 2},
+    }
+    results = {name: run(corpus, workers, opts) for name, opts in variants.items()}
+    models = {r.pop("model") for r in results.values()}
+    for r in results.values():
+        r["throughput_mb_s"] = size / MB / r["seconds"]
+        r["peak_rss_mb"] = r["driver_rss_mb"] + sum(r.get("workers_rss_mb", []))
+    base = next(iter(results.values()))
+    print(
+        f"{'variant':<24}{'seconds':>8}{'MB/s':>7}{'x time':>8}{'x MB/s':>8}"
+        f"{'RSS MB':>8}{'x RSS':>7}  driver + workers RSS MB; stages s"
+    )
+    for name, r in results.items():
+        rss = f"{r['driver_rss_mb']:.0f}" + "".join(
+            f" + {w:.0f}" for w in r.get("workers_rss_mb", [])
+        )
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
+        print(
+            f"{name:<24}{r['seconds']:>8.1f}{r['throughput_mb_s']:>7.2f}"
+            f"{r['seconds'] / base['seconds']:>8.2f}"
+            f"{r['throughput_mb_s'] / base['throughput_mb_s']:>8.2f}"
+            f"{r['peak_rss_mb']:>8.0f}{r['peak_rss_mb'] / base['peak_rss_mb']:>7.2f}"
+            f"  {rss}; {stages}"
+        )
+    print("same model in every variant:", len(models) == 1)
+    results["same_model"] = len(models) == 1  # type: ignore[assignment]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench_scale_dask.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ range's pages are handed back to the system (:meth:`Corpus.release`) once it is 
 from __future__ import annotations
 
 import codecs
+import glob
 import hashlib
 import mmap
 import os
@@ -31,7 +32,9 @@ __all__ = [
     "Corpus",
     "TrainingTexts",
     "documents",
+    "expand_pattern",
     "fingerprint",
+    "is_pattern",
     "open_corpus",
     "read_corpus",
 ]
@@ -101,6 +104,27 @@ def _is_path(obj: Any) -> bool:
     return isinstance(obj, (str, os.PathLike))
 
 
+def is_pattern(name: str) -> bool:
+    """Whether ``name`` is read as a glob pattern: it has ``*``, ``?`` or ``[`` and is no file.
+
+    >>> is_pattern("corpus/*.txt"), is_pattern("corpus.txt")
+    (True, False)
+    """
+    return any(c in name for c in "*?[") and not os.path.lexists(name)
+
+
+def expand_pattern(pattern: str) -> list[Path]:
+    """The files matching the glob ``pattern`` (``**`` spans directories), sorted by path.
+
+    Directories that match are left out. Raises ``FileNotFoundError`` naming the pattern when
+    no file matches.
+    """
+    names = sorted(name for name in glob.glob(pattern, recursive=True) if not os.path.isdir(name))
+    if not names:
+        raise FileNotFoundError(f"no training file matches the pattern {pattern!r}")
+    return [Path(name) for name in names]
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(
@@ -163,14 +187,18 @@ def documents(texts: TrainingTexts) -> Iterator[tuple[str, str]]:
     """Yield ``(where, document)``: ``where`` names the document in error messages.
 
     ``texts`` is a path (str or ``os.PathLike``), a list of ``os.PathLike`` paths, or any
-    iterable of str documents. A file holds one document per line (line ends kept).
+    iterable of str documents. A file holds one document per line (line ends kept). A str
+    with ``*``, ``?`` or ``[`` that is not an existing path is a glob pattern: its matching
+    files, in sorted order (:func:`expand_pattern`).
     """
     if isinstance(texts, (bytes, bytearray, memoryview)):
         raise TypeError(
             "texts must be an iterable of str documents or a path to a UTF-8 text file, "
             f"not {type(texts).__name__}; decode bytes to str first"
         )
-    if _is_path(texts):
+    if isinstance(texts, str) and is_pattern(texts):
+        paths = expand_pattern(texts)
+    elif _is_path(texts):
         paths = [Path(texts)]  # type: ignore[arg-type]
     elif (
         isinstance(texts, (list, tuple))

@@ -9,11 +9,13 @@ Input lines keep their newline, so ``decode(encode(text))`` gives back the (NFC)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
+from ._train_corpus import expand_pattern, is_pattern
 from .pretrained import available, model_path
 from .tokenizer import Tokenizer
 from .trainer import Trainer, TrainEvent
@@ -136,11 +138,71 @@ class _Progress:
             self.bar = None
 
 
-def _train(args: argparse.Namespace, out: TextIO) -> None:
-    for name in args.inputs:
-        path = Path(name)
-        if not path.is_file():
+def _training_files(names: Sequence[str]) -> list[Path]:
+    """The training files: each name a file, or a glob pattern (quoted, unexpanded by the shell)."""
+    paths: list[Path] = []
+    for name in names:
+        if is_pattern(name):
+            try:
+                paths.extend(expand_pattern(name))
+            except FileNotFoundError:
+                raise SystemExit(f"error: no training file matches the pattern {name!r}") from None
+        elif Path(name).is_file():
+            paths.append(Path(name))
+        else:
             raise SystemExit(f"error: training file not found: {name}")
+    return paths
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None) -> Iterator[Any]:
+    """The ``dask.distributed.Client`` of ``--dask-scheduler`` (None without it).
+
+    ``local:N`` starts a local cluster of N worker processes for the run (closed after it);
+    anything else is the address of a running scheduler.
+    """
+    if address is None:
+        yield None
+        return
+    n_workers = None
+    if address.startswith("local:"):
+        count = address[len("local:") :]
+        if not count.isdigit() or int(count) < 1:
+            raise SystemExit(
+                f"error: --dask-scheduler {address!r}: local:N needs a number of workers N >= 1"
+            )
+        n_workers = int(count)
+    try:
+        import distributed
+    except ImportError:
+        from ._train_dask import INSTALL_HINT
+
+        raise SystemExit(
+            f"error: --dask-scheduler needs dask.distributed, not installed: {INSTALL_HINT}"
+        ) from None
+    with contextlib.ExitStack() as stack:
+        if n_workers is not None:
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=n_workers,
+                    processes=True,
+                    threads_per_worker=1,
+                    dashboard_address=None,
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(distributed.Client(address, timeout=30))
+            except OSError as exc:
+                raise SystemExit(
+                    f"error: cannot connect to the Dask scheduler at {address!r}: {exc}"
+                ) from None
+        yield client
+
+
+def _train(args: argparse.Namespace, out: TextIO) -> None:
+    paths = _training_files(args.inputs)
     sizes = args.vocab_size if len(args.vocab_size) > 1 else args.vocab_size[0]
     trainer = Trainer(
         order=args.order,
@@ -152,14 +214,17 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
     )
     progress = _Progress(not args.quiet)
     try:
-        trainer.train(
-            [Path(p) for p in args.inputs],
-            workers=args.workers,
-            callback=progress,
-            work_dir=args.work_dir,
-            checkpoint_dir=args.checkpoint_dir,
-            resume=args.resume,
-        )
+        with _dask_client(args.dask_scheduler) as client:
+            trainer.train(
+                paths,
+                workers=args.workers,
+                callback=progress,
+                work_dir=args.work_dir,
+                checkpoint_dir=args.checkpoint_dir,
+                resume=args.resume,
+                backend="local" if client is None else "dask",
+                client=client,
+            )
     except KeyboardInterrupt:
         progress.close()
         hint = (
@@ -194,7 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     model_help = f"model file (JSON or .zip) or bundled model name ({', '.join(available())})"
 
     tr = sub.add_parser("train", help="learn a vocabulary from text files")
-    tr.add_argument("inputs", nargs="+", help="UTF-8 text files, one document per line")
+    tr.add_argument(
+        "inputs",
+        nargs="+",
+        help="UTF-8 text files, one document per line, or quoted glob patterns ('data/*.txt')",
+    )
     tr.add_argument(
         "-o", "--output", required=True, help="model path (several sizes write OUTPUT.<size> each)"
     )
@@ -223,6 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "--resume", action="store_true", help="continue from the stages in --checkpoint-dir"
+    )
+    tr.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the counting passes on Dask: a scheduler address (tcp://host:8786), or "
+        "local:N for a local cluster of N worker processes (needs dask[distributed]); with "
+        "workers on other machines, give a --work-dir on a filesystem they share",
     )
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=_train)

@@ -239,7 +239,11 @@ class Trainer:
         texts
             Documents: an iterable of str (read once, so a generator works), or a path (str or
             ``os.PathLike``) to a UTF-8 text file, or a list of ``os.PathLike`` paths; a file
-            holds one document per line, split as ``text.splitlines(keepends=True)``.
+            holds one document per line, split as ``text.splitlines(keepends=True)``. A str
+            with ``*``, ``?`` or ``[`` that is not an existing path is a glob pattern (``**``
+            spans directories): its files are read in sorted order, one after the other, as
+            the list of their paths would be (``FileNotFoundError`` naming the pattern if no
+            file matches). A list of str is always a list of documents, never of paths.
         workers
             Threads for the counting passes and re-splitting; the result does not depend on it.
         batch_size

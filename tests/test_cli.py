@@ -159,3 +159,53 @@ def test_train_checkpoint_and_resume(tmp_path: Path, capsys: pytest.CaptureFixtu
         == 2
     )
     assert "order" in capsys.readouterr().err
+
+
+def test_train_glob_pattern(tmp_path: Path) -> None:
+    lines = [f"{a} {b}\n" for a in ("red", "green", "blue") for b in ("fox", "cat", "owl")] * 4
+    for i in range(3):
+        (tmp_path / f"shard-{i}.txt").write_text("".join(lines[i::3]), encoding="utf-8")
+    args = ["--order", "3", "--vocab-size", "270", "-q"]
+    listed = [str(tmp_path / f"shard-{i}.txt") for i in range(3)]
+    assert main(["train", *listed, "-o", str(tmp_path / "a.model"), *args]) == 0
+    # quoted, the pattern reaches the command unexpanded
+    assert (
+        main(["train", str(tmp_path / "shard-*.txt"), "-o", str(tmp_path / "b.model"), *args]) == 0
+    )
+    assert (tmp_path / "a.model").read_bytes() == (tmp_path / "b.model").read_bytes()
+    with pytest.raises(SystemExit, match=r"no training file matches the pattern .*nope-\*"):
+        main(["train", str(tmp_path / "nope-*.txt"), "-o", str(tmp_path / "c.model")])
+
+
+def test_train_on_a_local_dask_cluster(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    corpus = tmp_path / "corpus.txt"
+    lines = [f"{a} {b} {c}\n" for a in ("one", "two", "six") for b in ("red", "tan") for c in "xyz"]
+    corpus.write_text("".join(lines * 5), encoding="utf-8")
+    args = ["train", str(corpus), "--order", "4", "--vocab-size", "280", "--min-count", "2"]
+    assert main([*args, "-q", "-o", str(tmp_path / "local.model")]) == 0
+    # in a subprocess, as a user runs it (the workers are processes), with its progress bars
+    dask_args = ["-o", str(tmp_path / "dask.model"), "--dask-scheduler", "local:2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bytepiece_core", *args, *dask_args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "local.model").read_bytes() == (tmp_path / "dask.model").read_bytes()
+    for stage in ("count ngrams", "count pieces"):
+        assert stage in done.stderr  # the progress bars of the Dask passes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "dask.model", "local.model"]
+
+
+def test_dask_scheduler_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abc\n")
+    args = ["train", str(corpus), "-o", str(tmp_path / "m"), "-q", "--dask-scheduler"]
+    with pytest.raises(SystemExit, match="local:N needs a number of workers"):
+        main([*args, "local:0"])
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    with pytest.raises(SystemExit, match=r"needs dask.distributed, not installed.*pip install"):
+        main([*args, "local:2"])
+    assert not (tmp_path / "m").exists()

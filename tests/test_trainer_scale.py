@@ -208,3 +208,42 @@ def test_invalid_scale_options(kwargs: dict, error: type, message: str, tmp_path
     with pytest.raises(error, match=message):
         Trainer(**PARAMS).train(["abc\n"], **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- sharded input: a glob pattern --------------------------------------------------------------
+
+
+def test_glob_pattern_reads_its_files_in_sorted_order(tmp_path: Path) -> None:
+    lines = poems()
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    third = len(lines) // 3
+    for i in (2, 0, 1):  # made out of order: the files are read sorted by name
+        (shards / f"part-{i}.txt").write_text("".join(lines[i * third : (i + 1) * third]))
+    (shards / "skipped.md").write_text("not matched\n")
+    (shards / "dir.txt").mkdir()  # a matching directory is left out
+    paths = [shards / f"part-{i}.txt" for i in range(3)]
+    assert _train_corpus.expand_pattern(str(shards / "*.txt")) == paths
+    listed = Trainer(**PARAMS)
+    listed.train(paths)
+    globbed = Trainer(**PARAMS)
+    globbed.train(str(shards / "part-[0-9].txt"))
+    assert globbed.pieces == listed.pieces
+    same_history(globbed, listed)
+    assert globbed.history.n_docs == 3 * third
+    # "**" spans directories; the fingerprint (checked on resume) is that of the listed files
+    pattern = str(tmp_path / "**" / "part-?.txt")
+    assert _train_corpus.fingerprint(pattern) == _train_corpus.fingerprint(paths)
+
+
+def test_glob_pattern_edge_cases(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no training file matches the pattern .*\*\.txt"):
+        Trainer(**PARAMS).train(str(tmp_path / "*.txt"))
+    # an existing file whose name has glob characters is that file, not a pattern
+    odd = tmp_path / "odd[1].txt"
+    odd.write_text("abc\n")
+    assert [doc for _, doc in _train_corpus.documents(str(odd))] == ["abc\n"]
+    # a plain str that is not a file is still a missing path; a list of str is documents
+    with pytest.raises(FileNotFoundError, match="a str passed as texts is read as a path"):
+        Trainer(**PARAMS).train(str(tmp_path / "missing.txt"))
+    assert [doc for _, doc in _train_corpus.documents(["*.txt"])] == ["*.txt"]
