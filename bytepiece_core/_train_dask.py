@@ -43,7 +43,7 @@ from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, m
 from ._kernels_pieces import _count_pieces, _sketch_pieces, _viterbi_bits
 from ._train_corpus import DATA_FILE, Corpus, open_corpus
 
-__all__ = ["DaskPasses", "check_client"]
+__all__ = ["DaskPasses", "check_client", "connect", "parse_scheduler"]
 
 Ranges = list[tuple[int, int, int]]
 # Load of the count tables, as the threaded passes (``_train_ngrams``, ``_train_pieces``).
@@ -69,6 +69,75 @@ def check_client(client: Any) -> None:
             f"client must be a dask.distributed.Client, not {type(client).__name__}; "
             "e.g. client=Client(LocalCluster()) or Client('tcp://scheduler:8786')"
         )
+
+
+def parse_scheduler(spec: str | None) -> tuple[str | None, int | None]:
+    """Read a scheduler spec: ``(None, None)`` if empty (no Dask), ``(None, N)`` for
+    ``local:N`` (a local cluster of N worker processes), else ``(address, None)``.
+
+    Raises ``ValueError`` if N of ``local:N`` is not a whole number >= 1 (imports nothing).
+
+    >>> parse_scheduler("local:2"), parse_scheduler("tcp://host:8786"), parse_scheduler("")
+    ((None, 2), ('tcp://host:8786', None), (None, None))
+    """
+    if not spec:
+        return None, None
+    if spec.startswith("local:"):
+        count = spec[len("local:") :]
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"Dask scheduler {spec!r}: local:N needs a number of workers N >= 1")
+        return None, int(count)
+    return spec, None
+
+
+def connect(spec: str | None, timeout: float = 30) -> tuple[Any, Callable[[], None]]:
+    """A ``dask.distributed.Client`` for a scheduler spec, and the function that closes it.
+
+    ``spec`` as :func:`parse_scheduler`: empty gives ``(None, no-op)``; ``local:N`` starts a
+    ``LocalCluster`` of N single-threaded worker processes, which the closer shuts down with
+    the client; anything else is the address of a running scheduler (only the client is
+    closed).
+
+    Raises ``ValueError`` for a bad ``local:N``, ``ImportError`` (with the install hint)
+    without dask.distributed, ``ConnectionError`` if the scheduler cannot be reached within
+    ``timeout`` seconds.
+    """
+    address, n_workers = parse_scheduler(spec)
+    if address is None and n_workers is None:
+        return None, lambda: None
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            f"a Dask scheduler needs dask.distributed, not installed: {INSTALL_HINT}"
+        ) from exc
+    if n_workers is not None:
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+        )
+        try:
+            client = distributed.Client(cluster)
+        except BaseException:
+            cluster.close()
+            raise
+
+        def close_local() -> None:
+            try:
+                client.close()
+            finally:
+                cluster.close()
+
+        return client, close_local
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except OSError as exc:
+        raise ConnectionError(
+            f"cannot connect to the Dask scheduler at {address!r}: {exc}"
+        ) from exc
+    return client, client.close
 
 
 # -- the tasks (run on the workers) ------------------------------------------------------------

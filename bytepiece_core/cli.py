@@ -159,46 +159,31 @@ def _dask_client(address: str | None) -> Iterator[Any]:
     """The ``dask.distributed.Client`` of ``--dask-scheduler`` (None without it).
 
     ``local:N`` starts a local cluster of N worker processes for the run (closed after it);
-    anything else is the address of a running scheduler.
+    anything else is the address of a running scheduler (see ``_train_dask.connect``).
     """
     if address is None:
         yield None
         return
-    n_workers = None
-    if address.startswith("local:"):
-        count = address[len("local:") :]
-        if not count.isdigit() or int(count) < 1:
-            raise SystemExit(
-                f"error: --dask-scheduler {address!r}: local:N needs a number of workers N >= 1"
-            )
-        n_workers = int(count)
-    try:
-        import distributed
-    except ImportError:
-        from ._train_dask import INSTALL_HINT
+    from ._train_dask import INSTALL_HINT, connect, parse_scheduler
 
+    try:
+        parse_scheduler(address)
+    except ValueError:
+        raise SystemExit(
+            f"error: --dask-scheduler {address!r}: local:N needs a number of workers N >= 1"
+        ) from None
+    try:
+        client, close = connect(address, timeout=30)
+    except ImportError:
         raise SystemExit(
             f"error: --dask-scheduler needs dask.distributed, not installed: {INSTALL_HINT}"
         ) from None
-    with contextlib.ExitStack() as stack:
-        if n_workers is not None:
-            cluster = stack.enter_context(
-                distributed.LocalCluster(
-                    n_workers=n_workers,
-                    processes=True,
-                    threads_per_worker=1,
-                    dashboard_address=None,
-                )
-            )
-            client = stack.enter_context(distributed.Client(cluster))
-        else:
-            try:
-                client = stack.enter_context(distributed.Client(address, timeout=30))
-            except OSError as exc:
-                raise SystemExit(
-                    f"error: cannot connect to the Dask scheduler at {address!r}: {exc}"
-                ) from None
+    except ConnectionError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    try:
         yield client
+    finally:
+        close()
 
 
 def _train(args: argparse.Namespace, out: TextIO) -> None:

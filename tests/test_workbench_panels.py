@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,60 @@ def test_a_failing_run_shows_its_error(wb: Workbench, monkeypatch: Any) -> None:
     assert "training failed" in _text(wb.train.status.value)
     assert "RuntimeError: display broke" in _text(wb.train.status.value)
     assert not wb.train.train_button.disabled and wb.state.trainer is None
+
+
+def test_train_on_a_local_dask_cluster_gives_the_same_pieces(
+    wb: Workbench, tmp_path: Path, monkeypatch: Any
+) -> None:
+    pytest.importorskip("distributed")
+    panel, state = wb.train, wb.state
+    panel.sizes.value = "400"
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    assert state.trainer is not None
+    local = state.trainer.pieces
+    stages: list[str] = []
+    original = panel._on_event
+
+    def seen(event: TrainEvent, n_docs: int) -> None:
+        stages.append(event.stage)
+        original(event, n_docs)
+
+    monkeypatch.setattr(panel, "_on_event", seen)
+    panel.dask_scheduler.value = " local:2 "
+    panel.work_dir.value = str(tmp_path)
+    panel.train_button.click()
+    assert panel.join(TIMEOUT), "training on Dask did not finish"
+    assert "Trained in" in _text(panel.status.value), _text(panel.status.value)
+    assert state.trainer is not None and state.trainer.pieces == local
+    assert {"count_ngrams", "count_pieces"} <= set(stages)  # the Dask passes report progress
+    assert all(bar.value == 1.0 and bar.bar_style == "success" for bar in panel.bars.values())
+    assert not panel.train_button.disabled and panel.stop_button.disabled
+    assert list(tmp_path.iterdir()) == []  # the on-disk corpus is removed after the run
+
+
+def test_bad_dask_scheduler_shows_the_error(wb: Workbench, monkeypatch: Any) -> None:
+    panel = wb.train
+    panel.sizes.value = "400"
+    panel.dask_scheduler.value = "local:0"
+    panel.train_button.click()  # refused before the run
+    assert "local:N needs a number of workers N >= 1" in _text(panel.status.value)
+    assert "training failed" in _text(panel.status.value)
+    assert not panel.train_button.disabled and panel.job is None
+    panel.dask_scheduler.value = "tcp://127.0.0.1:1"  # nothing listens there
+    panel.connect_timeout = 1.0
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    assert "cannot connect to the Dask scheduler at 'tcp://127.0.0.1:1'" in _text(
+        panel.status.value
+    )
+    assert not panel.train_button.disabled and panel.stop_button.disabled
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    panel.dask_scheduler.value = "local:2"
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    assert "needs dask.distributed, not installed" in _text(panel.status.value)
+    assert not panel.train_button.disabled and wb.state.trainer is None
 
 
 # -- Corpus --------------------------------------------------------------------------------

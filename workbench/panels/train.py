@@ -3,7 +3,10 @@ stage, the vocabulary growing live, and a summary of the models made.
 
 Training runs in a background thread (:class:`~workbench.jobs.Job`); its progress callback
 updates the widgets and raises :class:`~workbench.jobs.Stopped` once Stop was clicked, which
-aborts the run and leaves the previous model in place.
+aborts the run and leaves the previous model in place. The Advanced area keeps the corpus
+on disk (``work_dir``) and runs the counting passes on Dask (an address, or ``local:N`` for a
+local cluster started for the run and closed after it); their progress events update the bars
+as in a local run.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
+from bytepiece_core._train_dask import connect, parse_scheduler
 from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
 
 from ..figures import vocab_growth_figure
@@ -58,6 +62,10 @@ class TrainPanel(Panel):
     ----------
     sizes, order, max_piece_length, min_count, isolate_digits, ensure_unicode, workers,
     batch_size : widgets holding every option of ``Trainer`` and ``Trainer.train``
+    work_dir : Text, where to keep the corpus on disk (empty: in memory)
+    dask_scheduler : Text, the counting passes on Dask: a scheduler address, or ``local:N``
+        for a local cluster of N worker processes started for the run (empty: local threads)
+    advanced : Accordion holding ``work_dir`` and ``dask_scheduler`` (closed at first)
     train_button, stop_button : Button
     bars : dict of stage name to FloatProgress
     growth : FigureSlot, the vocabulary growing (live), then the whole run
@@ -67,6 +75,8 @@ class TrainPanel(Panel):
     """
 
     title = "Train"
+    connect_timeout = 10.0
+    """Seconds to wait for a Dask scheduler address to answer."""
 
     def __init__(self, state: AppState) -> None:
         super().__init__(state)
@@ -100,6 +110,37 @@ class TrainPanel(Panel):
         self.batch_size = W.IntText(
             value=o.batch_size, description="batch_size", layout=wide, style=style
         )
+        self.work_dir = W.Text(
+            placeholder="empty: in memory",
+            description="work_dir",
+            tooltip="a directory to keep the corpus in, on disk (empty: in memory)",
+            layout=W.Layout(width="380px"),
+            style=style,
+        )
+        self.dask_scheduler = W.Text(
+            placeholder="empty: local threads; tcp://host:8786 or local:4",
+            description="Dask scheduler",
+            tooltip="run the counting passes on Dask: a scheduler address, or local:N for a "
+            "local cluster of N worker processes for this run (needs dask[distributed])",
+            layout=W.Layout(width="480px"),
+            style=style,
+        )
+        self.advanced = W.Accordion(
+            children=[
+                W.VBox(
+                    [
+                        self.work_dir,
+                        self.dask_scheduler,
+                        W.HTML(
+                            "<small>With workers on other machines, give a work_dir on a "
+                            "filesystem they share.</small>"
+                        ),
+                    ]
+                )
+            ],
+            selected_index=None,
+        )
+        self.advanced.set_title(0, "Advanced")
         self.train_button = W.Button(description="Train", button_style="primary", icon="play")
         self.stop_button = W.Button(
             description="Stop", button_style="danger", icon="stop", disabled=True
@@ -155,6 +196,7 @@ class TrainPanel(Panel):
                         ),
                     ]
                 ),
+                self.advanced,
                 W.HBox([self.train_button, self.stop_button]),
                 W.VBox(rows),
                 self.status,
@@ -193,6 +235,9 @@ class TrainPanel(Panel):
             trainer = options.trainer()
             if options.workers < 1 or options.batch_size < 1:
                 raise ValueError("workers and batch_size must be at least 1")
+            scheduler = self.dask_scheduler.value.strip()
+            parse_scheduler(scheduler)  # a bad local:N is reported before the run
+            work_dir = self.work_dir.value.strip() or None
         except (TypeError, ValueError) as exc:
             self.show_error(exc, "training")
             return
@@ -200,7 +245,8 @@ class TrainPanel(Panel):
         self._reset()
         self.train_button.disabled = True
         self.stop_button.disabled = False
-        self.show_status(f"Training on {corpus.name} ({corpus.n_bytes:,} bytes)…")
+        on_dask = f" on Dask ({scheduler})" if scheduler else ""
+        self.show_status(f"Training on {corpus.name} ({corpus.n_bytes:,} bytes){on_dask}…")
         started = time.perf_counter()
 
         def work(job: Job) -> Trainer:
@@ -208,12 +254,22 @@ class TrainPanel(Panel):
                 job.check_stop()
                 self._on_event(event, corpus.n_lines)
 
-            trainer.train(
-                corpus.texts,
-                workers=options.workers,
-                batch_size=options.batch_size,
-                callback=callback,
-            )
+            client, close = connect(
+                scheduler, self.connect_timeout
+            )  # (None, no-op) without a scheduler
+            try:
+                job.check_stop()
+                trainer.train(
+                    corpus.texts,
+                    workers=options.workers,
+                    batch_size=options.batch_size,
+                    callback=callback,
+                    work_dir=work_dir,
+                    backend="local" if client is None else "dask",
+                    client=client,
+                )
+            finally:
+                close()  # the client, and the local cluster of local:N
             return trainer
 
         def success(trained: Trainer) -> None:
