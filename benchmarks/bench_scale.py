@@ -41,13 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-SHARED = ROOT.parent / "shared"
-RESULTS = HERE / "results"
-CORPUS_FILES = ["zh_pd199801.txt", "zh_reviews.txt", "en_kjv.txt", "code_py_stdlib.txt"]
-PARAMS = {"order": 6, "min_count": 8, "max_vocab_size": 16000}
-MB = 1_000_000
+# the same corpus mix and options as the training benchmark
+from bench_train import CORPUS_FILES, MB, PARAMS, RESULTS, ROOT, SHARED
 
 
 def _max_rss_mb() -> float:
