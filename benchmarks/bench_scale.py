@@ -18,10 +18,19 @@ throughput and peak RSS as ratios to the local in-memory run. The peak RSS of a 
 the driver's plus each worker's (their peaks summed, an upper bound of what was resident at
 once); a worker's is read in the worker (``getrusage``), the driver's in the child itself.
 
-All variants must give the same model (checked). The repeated text makes the n-gram and piece
-tables those of 21 MB: this measures what the corpus itself costs, not the tables.
+With ``--budget 64MB,32MB`` it measures instead ``train(..., memory_budget=...)`` on a corpus
+whose tables *do* grow with its size: copy ``i`` of the mix has its ASCII letters rotated by
+``i`` and its CJK ideographs (U+4E00..U+9FFF) by ``1000 * i`` code points, so every copy brings
+its own n-grams and pieces with the statistics of real text. Variants: in memory, on disk
+(``work_dir``), and on disk under each budget; it reports peak RSS, the RSS of the interpreter
+and the loaded kernels before training (``baseline``), the largest counting table and the
+n-gram model (from ``history.memory``), and the partitions of each pass.
 
-    python benchmarks/bench_scale.py [--repeat 5] [--workers 1] [--dask]
+All variants must give the same model (checked). Without ``--budget`` the repeated text makes
+the n-gram and piece tables those of 21 MB: this measures what the corpus itself costs, not
+the tables.
+
+    python benchmarks/bench_scale.py [--repeat 5] [--workers 1] [--dask | --budget 64MB,32MB]
 
 This is a measurement, not a test: it prints a table and writes ``results/bench_scale.json``
 (``results/bench_scale_dask.json`` with ``--dask``).
@@ -38,8 +47,10 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 # the same corpus mix and options as the training benchmark
 from bench_train import CORPUS_FILES, MB, PARAMS, RESULTS, ROOT, SHARED
@@ -48,6 +59,35 @@ from bench_train import CORPUS_FILES, MB, PARAMS, RESULTS, ROOT, SHARED
 def _max_rss_mb() -> float:
     """Peak RSS of this process in MB (Linux: ``ru_maxrss`` is in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _StagePeaks:
+    """Peak RSS of this process in each training stage, sampled every 10 ms by a thread (the
+    stage is the one of the last progress event; ``count_ngrams`` is split by n-gram length)."""
+
+    def __init__(self) -> None:
+        self.stage = "start"
+        self.peaks: dict[str, float] = {}
+        self.running = True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def __call__(self, event: Any) -> None:
+        detail = event.message if event.message.startswith("length") else ""
+        self.stage = f"{event.stage} {detail}".strip()
+
+    def _sample(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while self.running:
+            with open("/proc/self/statm") as statm:
+                rss = int(statm.read().split()[1]) * page / 2**20  # MiB, as ru_maxrss
+            self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), rss)
+            time.sleep(0.01)
+
+    def stop(self) -> dict[str, float]:
+        self.running = False
+        self.thread.join()
+        return self.peaks
 
 
 def child(args: argparse.Namespace) -> None:
@@ -61,6 +101,8 @@ def child(args: argparse.Namespace) -> None:
     options = json.loads(args.options)
     n_dask = options.pop("dask_workers", 0)
     report: dict = {}
+    Trainer(**PARAMS).train(["load the compiled kernels\n"] * 20)
+    report["baseline_rss_mb"] = _max_rss_mb()
     with contextlib.ExitStack() as stack:
         if n_dask:
             import distributed
@@ -75,13 +117,18 @@ def child(args: argparse.Namespace) -> None:
             options.update(backend="dask", client=client)
             report["cluster_seconds"] = time.perf_counter() - start
         trainer = Trainer(**PARAMS)
+        peaks = _StagePeaks()
         start = time.perf_counter()
-        trainer.train(Path(args.corpus), workers=args.workers, **options)
+        trainer.train(Path(args.corpus), workers=args.workers, callback=peaks, **options)
         report["seconds"] = time.perf_counter() - start
+        report["stage_peak_mb"] = peaks.stop()
         if n_dask:
             report["workers_rss_mb"] = sorted(client.run(_max_rss_mb).values())
     report["driver_rss_mb"] = _max_rss_mb()
     report["stages"] = trainer.history.seconds
+    report["memory"] = trainer.history.memory
+    # the n-gram model's tables (lengths >= 3, at the trainer's load of 0.6)
+    report["model_mb"] = sum(16 * -(-s.kept * 10 // 6) for s in trainer.history.ngrams[2:]) / MB
     report["model"] = hashlib.sha256(
         json.dumps(trainer.model(), sort_keys=True).encode()
     ).hexdigest()
@@ -109,6 +156,12 @@ def main() -> None:
     parser.add_argument(
         "--dask", action="store_true", help="local against LocalCluster(1 and 2 workers)"
     )
+    parser.add_argument(
+        "--budget",
+        default="",
+        help="comma-separated memory budgets (e.g. 64MB,32MB): measure memory_budget on a "
+        "corpus of rotated copies",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
@@ -119,12 +172,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         corpus = Path(tmp) / "corpus.txt"
         with open(corpus, "wb") as out:
-            for _ in range(args.repeat):
+            for i in range(args.repeat):
+                table = _rotation(i) if args.budget else {}
                 for name in CORPUS_FILES:
-                    raw = (SHARED / "corpora" / name).read_bytes()
-                    out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                    text = (SHARED / "corpora" / name).read_text(encoding="utf-8")
+                    text = text if text.endswith("\n") else text + "\n"
+                    out.write(text.translate(table).encode("utf-8"))
         size = corpus.stat().st_size
         label = f"{size / MB:.0f}MB"
+        if args.budget:
+            budget_main(corpus, size, label, args.workers, args.budget.split(","))
+            return
         if args.dask:
             dask_main(corpus, size, label, args.workers)
             return
@@ -148,6 +206,62 @@ def main() -> None:
     results["same_model"] = len(models) == 1  # type: ignore[assignment]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_scale.json").write_text(json.dumps(results, indent=2))
+
+
+def _rotation(i: int) -> dict[int, int]:
+    """The ``str.translate`` table of copy ``i``: ASCII letters rotated by ``i``, CJK
+    ideographs (U+4E00..U+9FFF) by ``1000 * i`` code points (the identity for ``i = 0``)."""
+    table = {}
+    for first in (ord("a"), ord("A")):
+        for c in range(26):
+            table[first + c] = first + (c + i) % 26
+    for c in range(0x9FFF - 0x4E00 + 1):
+        table[0x4E00 + c] = 0x4E00 + (c + 1000 * i) % (0x9FFF - 0x4E00 + 1)
+    return table
+
+
+def budget_main(corpus: Path, size: int, label: str, workers: int, budgets: list[str]) -> None:
+    """``--budget``: peak RSS in memory, on disk, and on disk under each budget."""
+    small = corpus.with_name("warmup.txt")
+    with open(corpus, "rb") as src:
+        small.write_bytes(src.read(2 * MB).rsplit(b"\n", 1)[0] + b"\n")
+    run(small, workers, {})  # compile / load the kernel cache once
+    work = corpus.parent / "work"
+    work.mkdir()
+    variants: dict[str, dict] = {
+        f"memory {label}": {},
+        f"disk {label}": {"work_dir": str(work)},
+    }
+    for budget in budgets:
+        variants[f"budget {budget} {label}"] = {"work_dir": str(work), "memory_budget": budget}
+    results = {name: run(corpus, workers, opts) for name, opts in variants.items()}
+    models = {r.pop("model") for r in results.values()}
+    print(
+        f"{'variant':<22}{'seconds':>8}{'peak RSS':>9}{'baseline':>9}{'above':>7}"
+        f"{'table':>7}{'model':>7}  partitions (MB, RSS from ru_maxrss)"
+    )
+    for name, r in results.items():
+        memory = r["memory"]
+        r["largest_table_mb"] = max(m["table_bytes"] for m in memory.values()) / MB
+        r["above_baseline_mb"] = r["max_rss_mb"] - r["baseline_rss_mb"]
+        parts = ", ".join(
+            f"{k.replace('length ', '')}:{m['partitions']}" for k, m in memory.items()
+        )
+        print(
+            f"{name:<22}{r['seconds']:>8.1f}{r['max_rss_mb']:>9.0f}{r['baseline_rss_mb']:>9.0f}"
+            f"{r['above_baseline_mb']:>7.0f}{r['largest_table_mb']:>7.0f}{r['model_mb']:>7.0f}"
+            f"  {parts}"
+        )
+    print("\npeak RSS (MB) by stage:")
+    stages = list(next(iter(results.values()))["stage_peak_mb"])
+    print(f"{'variant':<22}" + "".join(f"{s.replace('count_ngrams ', ''):>11}" for s in stages))
+    for name, r in results.items():
+        row = "".join(f"{r['stage_peak_mb'].get(s, float('nan')):>11.0f}" for s in stages)
+        print(f"{name:<22}{row}")
+    print("same model in every variant:", len(models) == 1)
+    results["same_model"] = len(models) == 1  # type: ignore[assignment]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench_scale_budget.json").write_text(json.dumps(results, indent=2))
 
 
 def dask_main(corpus: Path, size: int, label: str, workers: int) -> None:

@@ -43,6 +43,7 @@ _U24 = np.uint64(24)
 _U32 = np.uint64(32)
 _LOW8 = np.uint64(0xFF)
 _LOW16 = np.uint64(0xFFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 # Arrays at least this large get their own memory mapping (see ``big_array``).
@@ -118,6 +119,14 @@ def _hash_bytes(data, start, length):  # pragma: no cover - compiled
 def _home(h, cap):  # pragma: no cover - compiled
     """Home slot of hash ``h`` in a table of ``cap`` slots."""
     return np.int64(((h >> _U32) * np.uint64(cap)) >> _U32)
+
+
+@kernel
+def _part(h, n_parts):  # pragma: no cover - compiled
+    """Partition (``0..n_parts-1``) of hash ``h``: from its bits 8..39, which neither the home
+    slot (the top 32 bits) nor a piece key's tag (the low 8) use, so a partition's keys still
+    spread over its whole table."""
+    return np.int64((((h >> _U8) & _LOW32) * np.uint64(n_parts)) >> _U32)
 
 
 @kernel

@@ -36,7 +36,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._hashtable import EMPTY, MAX_LOAD, _add, _find, _grown, _hll_add, _home, _mix64, big_array
+from ._hashtable import (
+    EMPTY,
+    MAX_LOAD,
+    _add,
+    _find,
+    _grown,
+    _hll_add,
+    _home,
+    _mix64,
+    _part,
+    big_array,
+)
 from ._numba import kernel
 
 # Longest n-gram whose bytes are packed into a uint64 key.
@@ -133,10 +144,13 @@ def _mask(k):  # pragma: no cover - compiled
 
 
 @kernel
-def _count_order(data, chunk_offsets, c_lo, c_hi, maxlen, k, mtab, meta, table, n):
+def _count_order(data, chunk_offsets, c_lo, c_hi, maxlen, k, mtab, meta, table, n, part, n_parts):
     """Count the candidate ``k``-grams (``k >= 3``) of chunks ``c_lo..c_hi-1`` into ``table``
     (an n-gram table holding ``n`` keys); returns ``(table, n)``, grown if it had to.
 
+    Only the keys of hash partition ``part`` of ``n_parts`` are counted (``_hashtable._part``;
+    ``n_parts = 1`` counts all): the partitions of a length have disjoint keys, so counting
+    them in turn gives every count exactly with a table a fraction of the size.
     A packed key (``k <= 8``) rolls along the chunk: one shift per byte.
     """  # pragma: no cover - compiled
     need = k - 1
@@ -152,6 +166,8 @@ def _count_order(data, chunk_offsets, c_lo, c_hi, maxlen, k, mtab, meta, table, 
             roll = ((roll << _U8) | np.uint64(data[i + k - 1])) & mask
             if _ml_get(maxlen, shift, i) >= need and _ml_get(maxlen, shift, i + 1) >= need:
                 key = roll if k <= PACKED else _ngram_key(data, i, k, mtab, meta)
+                if n_parts > 1 and _part(_mix64(key), n_parts) != part:
+                    continue
                 if n + 1 > table.shape[0] * MAX_LOAD:
                     table = _grown(table, table.shape[0] * 2)
                 n += _add(table, key, _ONE)

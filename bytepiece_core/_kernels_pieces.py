@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._hashtable import MAX_LOAD, _hash_bytes, _hll_add, _piece_add, _piece_grown
+from ._hashtable import MAX_LOAD, _hash_bytes, _hll_add, _part, _piece_add, _piece_grown
 from ._kernels_ngram import PACKED, _mfind, _ml_get, _ml_shift
 from ._numba import kernel
 
@@ -178,9 +178,14 @@ def _sketch_pieces(data, chunk_offsets, c_lo, c_hi, bits, registers):  # pragma:
 
 
 @kernel
-def _count_pieces(data, chunk_offsets, c_lo, c_hi, bits, table, n):  # pragma: no cover
+def _count_pieces(
+    data, chunk_offsets, c_lo, c_hi, bits, table, n, part, n_parts
+):  # pragma: no cover
     """Count every piece of chunks ``c_lo..c_hi-1`` (their ``bits``) into a piece table
-    holding ``n`` pieces; returns ``(table, n)``, grown if it had to."""
+    holding ``n`` pieces; returns ``(table, n)``, grown if it had to.
+
+    Only the pieces of hash partition ``part`` of ``n_parts`` are counted (as ``_count_order``).
+    """
     base = chunk_offsets[c_lo]
     one = np.uint64(1)
     for c in range(c_lo, c_hi):
@@ -188,9 +193,12 @@ def _count_pieces(data, chunk_offsets, c_lo, c_hi, bits, table, n):  # pragma: n
         q = _next_start(bits, chunk_offsets[c] - base, stop)
         while q < stop:
             nxt = _next_start(bits, q + 1, stop)
+            h = _hash_bytes(data, base + q, nxt - q)
+            if n_parts > 1 and _part(h, n_parts) != part:
+                q = nxt
+                continue
             if n + 1 > table.shape[0] * MAX_LOAD:
                 table = _piece_grown(table, data, table.shape[0] * 2)
-            h = _hash_bytes(data, base + q, nxt - q)
             n += _piece_add(table, data, base + q, nxt - q, h, one)
             q = nxt
     return table, n

@@ -132,7 +132,10 @@ class Checkpoint:
     def _load(self, name: str, mapped: bool = False) -> np.ndarray:
         path = self.directory / (name + ".npy")
         if mapped:  # private map: writable, nothing written back; a plain ndarray for Numba
-            return np.asarray(np.load(path, mmap_mode="c"))
+            try:
+                return np.asarray(np.load(path, mmap_mode="c"))
+            except ValueError:  # an empty array cannot be mapped
+                pass
         return np.load(path)
 
     # -- the stages ----------------------------------------------------------------------
@@ -196,5 +199,5 @@ class Checkpoint:
     def load_pieces(self) -> PieceCounts:
         """The candidate pieces of stage ``count_pieces``."""
         return PieceCounts(
-            self._load("pieces.pos"), self._load("pieces.lens"), self._load("pieces.counts")
+            *(self._load(f"pieces.{name}", mapped=True) for name in ("pos", "lens", "counts"))
         )

@@ -42,6 +42,7 @@ from ._hashtable import (
 from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
 from ._kernels_pieces import _count_pieces, _sketch_pieces, _viterbi_bits
 from ._train_corpus import DATA_FILE, Corpus, open_corpus
+from ._train_memory import MemoryPlan
 
 __all__ = ["DaskPasses", "check_client", "connect", "parse_scheduler"]
 
@@ -187,11 +188,24 @@ def _task_count(
     k: int,
     mtab_path: str,
     meta: np.ndarray,
+    part: int,
+    parts: int,
 ) -> tuple[np.ndarray, int]:
     corpus = _corpus(directory)
     maxlen, mtab = _open(maxlen_path), _model(mtab_path)
     table, n = _count_order(
-        corpus.data, corpus.chunk_offsets, lo, hi, maxlen, k, mtab, meta, new_table(cap), 0
+        corpus.data,
+        corpus.chunk_offsets,
+        lo,
+        hi,
+        maxlen,
+        k,
+        mtab,
+        meta,
+        new_table(cap),
+        0,
+        part,
+        parts,
     )
     return _rows(table), int(n)
 
@@ -263,11 +277,13 @@ def _task_segment(
 
 
 def _task_pieces(
-    directory: str, lo: int, hi: int, cap: int, bits_path: str
+    directory: str, lo: int, hi: int, cap: int, bits_path: str, part: int, parts: int
 ) -> tuple[np.ndarray, int]:
     corpus = _corpus(directory)
     bits = np.load(bits_path)
-    table, n = _count_pieces(corpus.data, corpus.chunk_offsets, lo, hi, bits, new_table(cap), 0)
+    table, n = _count_pieces(
+        corpus.data, corpus.chunk_offsets, lo, hi, bits, new_table(cap), 0, part, parts
+    )
     return _rows(table), int(n)
 
 
@@ -375,7 +391,10 @@ class DaskPasses:
         meta: np.ndarray,
         ranges: Ranges,
         progress: Callable[[int], None],
+        part: int = 0,
+        parts: int = 1,
     ) -> tuple[np.ndarray, int]:
+        """The merged table of the candidate ``k``-grams of hash partition ``part``."""
         mtab_path = self._share_model(k, mtab)
         state: list[Any] = [new_table(cap), 0]
 
@@ -385,7 +404,7 @@ class DaskPasses:
         def args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
             # a range holds at most ``nbytes`` distinct n-grams
             task_cap = min(cap, capacity_for(nbytes + 16, _LOAD))
-            return task_cap, self.maxlen_path, k, mtab_path, meta
+            return task_cap, self.maxlen_path, k, mtab_path, meta, part, parts
 
         self._run(_task_count, ranges, args, fold, progress)
         return state[0], int(state[1])
@@ -421,8 +440,11 @@ class DaskPasses:
         ensure_unicode: bool,
         ranges: Ranges,
         progress: Callable[[int], None],
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(pos, lens, counts)`` of the pieces, as ``_piece_entries`` (slot order)."""
+        plan: MemoryPlan,
+        add: Callable[[tuple[np.ndarray, np.ndarray, np.ndarray]], None],
+    ) -> None:
+        """``add`` the ``(pos, lens, counts)`` of the pieces of each hash partition, as
+        ``_piece_entries``."""
         if not self.maxlen_path:  # a model loaded from a checkpoint: share its maxlen
             self.maxlen_path = self._share("maxlen", model.maxlen)
         mtab, _, meta = model.flat(release=True)
@@ -443,16 +465,21 @@ class DaskPasses:
             return (self.maxlen_path, ensure_unicode, *model_paths, meta, model.order, bits)
 
         self._run(_task_segment, ranges, segment_args, sketch, progress)
-        cap = capacity_for(hll_estimate(registers) * 1.05 + 16, _LOAD)
+        estimate = hll_estimate(registers) * 1.05 + 16
+        parts = plan.partitions("pieces", capacity_for(estimate, _LOAD), 1)
+        cap = capacity_for(estimate / parts, _LOAD)
         data = corpus.data
-        state: list[Any] = [new_table(cap), 0]
+        for part in range(parts):
+            state: list[Any] = [new_table(cap), 0]
 
-        def fold(result: tuple[np.ndarray, int]) -> None:
-            state[0], state[1] = _piece_merge(state[0], state[1], result[0], data)
+            def fold(result: tuple[np.ndarray, int], state: list[Any] = state) -> None:
+                state[0], state[1] = _piece_merge(state[0], state[1], result[0], data)
 
-        def count_args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
-            return min(cap, capacity_for(nbytes + 16, _LOAD)), self._path(f"bits{lo}")
+            def count_args(lo: int, hi: int, nbytes: int, part: int = part) -> tuple[Any, ...]:
+                task_cap = min(cap, capacity_for(nbytes + 16, _LOAD))
+                return task_cap, self._path(f"bits{lo}"), part, parts
 
-        self._run(_task_pieces, ranges, count_args, fold, lambda n: None)
-        corpus.release(0, corpus.n_chunks)  # the merges read pieces all over the corpus
-        return _piece_entries(state[0])
+            self._run(_task_pieces, ranges, count_args, fold, lambda n: None)
+            corpus.release(0, corpus.n_chunks)  # the merges read pieces all over the corpus
+            add(_piece_entries(state[0]))
+            del state

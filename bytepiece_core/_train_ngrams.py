@@ -9,6 +9,7 @@ differ in the last bit for a few inputs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from ._hashtable import (
 from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
 from ._train_corpus import Corpus
 from ._train_jobs import run_ranges
+from ._train_memory import MemoryPlan, partition_progress
 
 __all__ = ["NgramModel", "build_ngram_model"]
 
@@ -97,21 +99,39 @@ def build_ngram_model(
     workers: int,
     progress: Callable[[int, int], None],
     dask: Any = None,
+    plan: MemoryPlan | None = None,
 ) -> NgramModel:
     """Count and prune n-grams of lengths ``1..order``.
 
     ``progress(k, n_bytes)`` is called as the pass counting length ``k`` covers ``n_bytes`` more.
     With ``dask`` (a ``_train_dask.DaskPasses``) the passes run as Dask tasks instead of on
-    ``workers`` threads, and ``maxlen`` lives in a file of its shared directory.
+    ``workers`` threads, and ``maxlen`` lives in a file of its shared directory. ``plan``
+    (default: no budget, all in memory) bounds the counting tables and may put ``maxlen`` in a
+    file (``_train_memory``).
     """
+    plan = plan if plan is not None else MemoryPlan()
     model = NgramModel(order)
     if dask is None:
-        model.maxlen = maxlen_array(corpus.n_bytes, order)
-        return _build_model(model, corpus, min_count, ranges, workers, progress, None)
+        size = corpus.n_bytes // 2 + 1 if order <= 15 else corpus.n_bytes + 1
+        fill = 0x11 if order <= 15 else 1
+        model.maxlen = plan.maxlen(lambda: maxlen_array(corpus.n_bytes, order), size, fill)
+        return _build_model(model, corpus, min_count, ranges, workers, progress, None, plan)
     model.maxlen = dask.new_maxlen(corpus.n_bytes, order)
-    model = _build_model(model, corpus, min_count, ranges, workers, progress, dask)
+    model = _build_model(model, corpus, min_count, ranges, workers, progress, dask, plan)
     model.maxlen = dask.load_maxlen()
     return model
+
+
+def _releaser(corpus: Corpus, plan: MemoryPlan, order: int) -> Callable[[int, int], None]:
+    """What a worker hands back after a range: its corpus pages and its ``maxlen`` pages."""
+    offsets = corpus.chunk_offsets
+    shift = 1 if order <= 15 else 0
+
+    def release(lo: int, hi: int) -> None:
+        corpus.release(lo, hi)
+        plan.release_maxlen(int(offsets[lo]) >> shift, (int(offsets[hi]) >> shift) + 1)
+
+    return release
 
 
 def _build_model(
@@ -122,9 +142,11 @@ def _build_model(
     workers: int,
     progress: Callable[[int, int], None],
     dask: Any,
+    plan: MemoryPlan,
 ) -> NgramModel:
     data, offsets = corpus.data, corpus.chunk_offsets
     order = model.order
+    release = _releaser(corpus, plan, order)
 
     def pairs(state, lo, hi):  # type: ignore[no-untyped-def]
         _count_pairs(data, offsets, lo, hi, state[0], state[1])
@@ -165,7 +187,9 @@ def _build_model(
     bi_kept = np.flatnonzero(kept2).astype(np.uint64)
     table2 = new_table(capacity_for(len(bi_kept), MODEL_LOAD))
     _build(table2, bi_kept, bi_kept)
-    sketch = _raise(model, corpus, 2, table2, ranges, workers, order > 2, dask=dask)
+    sketch = _raise(
+        model, corpus, 2, table2, ranges, workers, order > 2, dask=dask, release=release
+    )
     del table2
     prev_table, prev_counts = _NO_MODEL[0], np.zeros(0, np.int64)
     for k in range(3, order + 1):
@@ -177,26 +201,58 @@ def _build_model(
             progress(k, corpus.n_bytes)  # nothing left to count: the pass is done
             continue
         mtab, _, meta = model.flat() if k > PACKED else _NO_MODEL
-        cap = capacity_for(hll_estimate(sketch) * 1.05 + 16, COUNT_LOAD)
-        table, n = _count_length(model, corpus, k, cap, mtab, meta, ranges, workers, progress, dask)
+        estimate = hll_estimate(sketch) * 1.05 + 16
+        resident = sum(t.nbytes for t in model.tables) + prev_counts.nbytes
+        resident += mtab.nbytes if k > PACKED else 0
+        tables_of = workers if dask is None else 1  # Dask: the driver's merged table
+        parts = plan.partitions(
+            f"length {k}", capacity_for(estimate, COUNT_LOAD), tables_of, resident
+        )
+        cap = capacity_for(estimate / parts, COUNT_LOAD)
+        report = partition_progress(functools.partial(progress, k), parts)
+        n = 0
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        for part in range(parts):
+            table, n_part = _count_length(
+                model,
+                corpus,
+                k,
+                cap,
+                mtab,
+                meta,
+                ranges,
+                workers,
+                report,
+                dask,
+                part,
+                parts,
+                release,
+            )
+            n += n_part
+            found.append(_entries(table, np.uint64(min_count)))
+            del table
         model.counted.append(n)
-        keys, counts = _entries(table, np.uint64(min_count))
-        del table
-        if k == 3:
-            prefix = counts2[(keys >> np.uint64(8)).astype(np.int64)]
-        else:
-            prefix = _prefix_counts(keys, k, prev_table, prev_counts)
-        logp = np.log(counts.astype(np.float64)) - np.log(prefix.astype(np.float64))
-        table = new_table(capacity_for(len(keys), MODEL_LOAD))
-        slots = _build(table, keys, logp.view(np.uint64))
+        n_kept = sum(len(f[0]) for f in found)
+        top = max((int(f[1].max()) for f in found if len(f[1])), default=0)
+        table = new_table(capacity_for(n_kept, MODEL_LOAD))
+        counts_of = big_array(table.shape[0], np.uint32 if top < 2**32 else np.uint64)
+        while found:  # a partition at a time, each dropped once in the table
+            keys, counts = found.pop(0)
+            if k == 3:
+                prefix = counts2[(keys >> np.uint64(8)).astype(np.int64)]
+            else:
+                prefix = _prefix_counts(keys, k, prev_table, prev_counts)
+            logp = np.log(counts.astype(np.float64)) - np.log(prefix.astype(np.float64))
+            slots = _build(table, keys, logp.view(np.uint64))
+            counts_of[slots] = counts
+            del keys, counts, prefix, logp, slots
         model.tables.append(table)
-        model.kept.append(len(keys))
-        prev_table = table
-        small = len(counts) == 0 or int(counts.max()) < 2**32
-        prev_counts = big_array(table.shape[0], np.uint32 if small else np.uint64)
-        prev_counts[slots] = counts
-        del keys, counts, logp, slots
-        sketch = _raise(model, corpus, k, table, ranges, workers, k < order, mtab, meta, dask=dask)
+        model.kept.append(n_kept)
+        prev_table, prev_counts = table, counts_of
+        del counts_of
+        sketch = _raise(
+            model, corpus, k, table, ranges, workers, k < order, mtab, meta, dask, release
+        )
     return model
 
 
@@ -226,27 +282,31 @@ def _count_length(
     meta: np.ndarray,
     ranges: Ranges,
     workers: int,
-    progress: Callable[[int, int], None],
+    progress: Callable[[int], None],
     dask: Any = None,
+    part: int = 0,
+    parts: int = 1,
+    release: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """The counting table (``cap`` slots) of the candidate ``k``-grams and their number.
+    """The counting table (``cap`` slots) of the candidate ``k``-grams of hash partition
+    ``part`` of ``parts`` and their number.
 
     Each worker counts into its own table; the tables are merged (map-reduce).
     """
     if dask is not None:
-        return dask.count_length(k, cap, mtab, meta, ranges, lambda n: progress(k, n))  # type: ignore[no-any-return]
+        return dask.count_length(k, cap, mtab, meta, ranges, progress, part, parts)  # type: ignore[no-any-return]
     data, offsets, maxlen = corpus.data, corpus.chunk_offsets, model.maxlen
 
     def count(state, lo, hi):  # type: ignore[no-untyped-def]
-        return _count_order(data, offsets, lo, hi, maxlen, k, mtab, meta, *state)
+        return _count_order(data, offsets, lo, hi, maxlen, k, mtab, meta, *state, part, parts)
 
     tables = run_ranges(
         ranges,
         lambda: (new_table(cap), 0),
         count,
         workers,
-        lambda n: progress(k, n),
-        corpus.release,
+        progress,
+        release if release is not None else corpus.release,
     )
     table, n = tables.pop(0)
     while tables:
@@ -265,6 +325,7 @@ def _raise(
     mtab: np.ndarray = _NO_MODEL[0],
     meta: np.ndarray = _NO_MODEL[2],
     dask: Any = None,
+    release: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Raise ``maxlen`` to ``k`` where the ``k``-gram is kept (ranges are chunk-disjoint, so
     threads never write the same byte); returns the HyperLogLog registers of the candidate
@@ -289,6 +350,11 @@ def _raise(
         return registers
 
     parts = run_ranges(
-        ranges, lambda: np.zeros(size, np.uint8), work, workers, lambda n: None, corpus.release
+        ranges,
+        lambda: np.zeros(size, np.uint8),
+        work,
+        workers,
+        lambda n: None,
+        release if release is not None else corpus.release,
     )
     return np.maximum.reduce(parts) if size else np.zeros(1 << HLL_BITS, np.uint8)

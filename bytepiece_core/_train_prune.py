@@ -51,6 +51,37 @@ def _flat(pieces: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(pieces), np.uint8), offsets
 
 
+Strings = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _resplit_shards(
+    pieces: list[bytes],
+    counts: np.ndarray,
+    shards: list[tuple[int, int, int]],
+    strings: Strings,
+    workers: int,
+    release: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Counts (int64[len(pieces)]) that strings add to ``pieces`` when each is tokenized with
+    the vocabulary ``pieces``/``counts`` and every token gets the string's weight: the
+    reference's ``split_pieces``. ``strings(lo, hi)`` gives the ``(flat, offsets, weights)``
+    of shard ``(lo, hi, _)`` of ``shards`` (the unit of work of the threads)."""
+    if not shards:
+        return np.zeros(len(pieces), np.int64)
+    vocab = Vocab.from_pieces(pieces, counts.tolist())
+
+    def work(out: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        flat, offsets, weights = strings(lo, hi)
+        if len(offsets) > 1:
+            seg = vocab.segment((flat, offsets))
+            _add_token_counts(seg.ids, seg.doc_token_offsets, weights, N_SPECIAL, out)
+        return out
+
+    init = lambda: np.zeros(len(pieces), np.int64)  # noqa: E731
+    parts = run_ranges(shards, init, work, workers, _skip, release)
+    return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+
+
 def resplit(
     pieces: list[bytes],
     counts: np.ndarray,
@@ -59,14 +90,9 @@ def resplit(
     weights: np.ndarray,
     workers: int,
 ) -> np.ndarray:
-    """Counts (int64[len(pieces)]) that the strings ``flat``/``offsets`` (one per weight) add to
-    ``pieces`` when each is tokenized with the vocabulary ``pieces``/``counts`` and every token
-    gets the string's weight: the reference's ``split_pieces``.
-    """
+    """:func:`_resplit_shards` of the strings ``flat``/``offsets`` (one per weight), cut into
+    shards of about ``_SHARD_BYTES``."""
     n = len(offsets) - 1
-    if n == 0:
-        return np.zeros(len(pieces), np.int64)
-    vocab = Vocab.from_pieces(pieces, counts.tolist())
     shards = []
     lo = 0
     while lo < n:  # shards of about _SHARD_BYTES, at least one string each
@@ -75,14 +101,11 @@ def resplit(
         shards.append((lo, hi, int(offsets[hi] - offsets[lo])))
         lo = hi
 
-    def work(out: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    def strings(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         base = offsets[lo]
-        seg = vocab.segment((flat[base : offsets[hi]], offsets[lo : hi + 1] - base))
-        _add_token_counts(seg.ids, seg.doc_token_offsets, weights[lo:hi], N_SPECIAL, out)
-        return out
+        return flat[base : offsets[hi]], offsets[lo : hi + 1] - base, weights[lo:hi]
 
-    parts = run_ranges(shards, lambda: np.zeros(len(pieces), np.int64), work, workers, _skip)
-    return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+    return _resplit_shards(pieces, counts, shards, strings, workers)
 
 
 def _skip(nbytes: int) -> None:
@@ -115,30 +138,48 @@ def prune_pieces(
     min_count: int,
     workers: int,
     record: Record,
+    release: Callable[[], None] | None = None,
 ) -> list[dict[bytes, int]]:
     """One vocabulary ``{piece: count}`` per size of ``sizes`` (largest first), as the reference.
 
-    ``data`` is the corpus array the candidate spans point into.
+    ``data`` is the corpus array the candidate spans point into. Candidates are read a block
+    at a time (:meth:`PieceCounts.blocks`); ``release()``, if given, is called after each
+    block that read ``data`` (an on-disk corpus drops its pages).
     """
     pos, lens, counts = candidates.pos, candidates.lens, candidates.counts
-    keep = (lens == 1) | ((lens <= max_piece_length) & (counts >= min_count))
-    keep_idx = np.flatnonzero(keep)
-    drop_idx = np.flatnonzero(~keep)
+
+    def kept(lo: int, hi: int) -> np.ndarray:
+        return (lens[lo:hi] == 1) | (
+            (lens[lo:hi] <= max_piece_length) & (counts[lo:hi] >= min_count)
+        )
+
+    blocks = candidates.blocks()
+    keep_idx = np.concatenate(
+        [np.zeros(0, np.int64)] + [lo + np.flatnonzero(kept(lo, hi)) for lo, hi in blocks]
+    )
+    keep_idx = keep_idx[np.argsort(pos[keep_idx], kind="stable")]  # by first occurrence
     pieces = [
         data[p : p + n].tobytes()
         for p, n in zip(pos[keep_idx].tolist(), lens[keep_idx].tolist(), strict=True)
     ]
-    kept_counts = counts[keep_idx]
+    kept_counts = np.asarray(counts[keep_idx], np.int64)
+    del keep_idx
+    if release is not None:
+        release()
     singles = {p for p in pieces if len(p) == 1}
     missing = [bytes([b]) for b in range(256) if bytes([b]) not in singles]
     pieces.extend(missing)
     kept_counts = np.concatenate([kept_counts, np.ones(len(missing), np.int64)])
     record(VocabStep(None, "candidates", 0, len(candidates) + len(missing)))
-    flat, offsets = _gather(data, pos, lens, drop_idx)
-    kept_counts = kept_counts + resplit(
-        pieces, kept_counts, flat, offsets, counts[drop_idx], workers
-    )
-    del flat, offsets
+
+    def rare(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        drop = np.flatnonzero(~kept(lo, hi))
+        flat, offsets = _gather(data, pos[lo:hi], lens[lo:hi], drop)
+        return flat, offsets, np.asarray(counts[lo:hi][drop], np.int64)
+
+    shards = [(lo, hi, hi - lo) for lo, hi in blocks]
+    after = None if release is None else (lambda lo, hi: release())
+    kept_counts = kept_counts + _resplit_shards(pieces, kept_counts, shards, rare, workers, after)
     record(VocabStep(None, "frequency", 0, len(pieces)))
     pieces, kept_counts = remove_wasted(pieces, kept_counts, None, workers, record)
     results = []

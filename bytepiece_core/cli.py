@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from ._train_corpus import expand_pattern, is_pattern
+from ._train_memory import parse_size
 from .pretrained import available, model_path
 from .tokenizer import Tokenizer
 from .trainer import Trainer, TrainEvent
@@ -188,6 +189,9 @@ def _dask_client(address: str | None) -> Iterator[Any]:
 
 def _train(args: argparse.Namespace, out: TextIO) -> None:
     paths = _training_files(args.inputs)
+    budget = None
+    if args.memory_budget is not None:  # checked before anything starts
+        budget = parse_size(args.memory_budget, "--memory-budget")
     sizes = args.vocab_size if len(args.vocab_size) > 1 else args.vocab_size[0]
     trainer = Trainer(
         order=args.order,
@@ -209,6 +213,7 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
                 resume=args.resume,
                 backend="local" if client is None else "dask",
                 client=client,
+                memory_budget=budget,
             )
     except KeyboardInterrupt:
         progress.close()
@@ -285,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the counting passes on Dask: a scheduler address (tcp://host:8786), or "
         "local:N for a local cluster of N worker processes (needs dask[distributed]); with "
         "workers on other machines, give a --work-dir on a filesystem they share",
+    )
+    tr.add_argument(
+        "--memory-budget",
+        default=None,
+        metavar="SIZE",
+        help="bound the counting tables (all workers) to SIZE, e.g. 2GB or 512MiB: a pass "
+        "whose tables would not fit runs once per hash partition of its keys (same result, "
+        "one more read of the corpus each); keeps the corpus on disk",
     )
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     tr.set_defaults(run=_train)

@@ -22,6 +22,7 @@ import numpy as np
 from ._train_checkpoint import Checkpoint
 from ._train_corpus import Corpus, TrainingTexts, fingerprint, read_corpus
 from ._train_jobs import chunk_ranges
+from ._train_memory import MemoryPlan, parse_size
 from ._train_ngrams import NgramModel, build_ngram_model
 from ._train_pieces import PieceCounts, count_pieces
 from ._train_prune import VocabStep, prune_pieces
@@ -96,6 +97,9 @@ class TrainHistory:
     vocab      : vocabulary size after each pruning step and wasted-piece round, per size
     heaps      : distinct candidate pieces against corpus bytes read (about 200 points)
     seconds    : wall time of each stage
+    memory     : per counting pass (``"length 3"``.. and ``"pieces"``), the hash partitions it
+                 was split into to fit ``memory_budget`` (1 without), the bytes of its counting
+                 tables (every worker's) and of the n-gram model held meanwhile
     n_docs, n_bytes, n_chunks : the corpus read
     """
 
@@ -104,6 +108,7 @@ class TrainHistory:
     vocab: list[VocabStep] = field(default_factory=list)
     heaps: list[HeapsPoint] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, dict[str, int]] = field(default_factory=dict)
     n_docs: int = 0
     n_bytes: int = 0
     n_chunks: int = 0
@@ -231,6 +236,7 @@ class Trainer:
         resume: bool = False,
         backend: str = "local",
         client: Any = None,
+        memory_budget: int | str | None = None,
     ) -> None:
         """Train on ``texts`` and keep one vocabulary per requested size in :attr:`pieces`.
 
@@ -279,15 +285,27 @@ class Trainer:
             optional ``dask[distributed]`` (``pip install 'bytepiece-workbench[dask]'``).
         client
             The ``dask.distributed.Client`` to run on, with ``backend="dask"`` (only then).
+        memory_budget
+            Bytes (an int, or a str such as ``"512MB"`` or ``"2GiB"``) the counting tables of
+            the n-gram and piece passes may take, all workers together. A pass whose tables
+            would not fit is run once per hash partition of its keys, each partition counted
+            exactly in a table that fits (one more read of the corpus per partition): same
+            result, bounded memory. The corpus is kept on disk (in ``work_dir`` or
+            ``checkpoint_dir`` if given, else in a temporary directory). Not bounded by it:
+            the kept n-gram model, which the Viterbi reads at random, and the candidate pieces
+            handed to the pruning; :attr:`history` ``.memory`` records the partitions and sizes
+            of each pass. With ``backend="dask"`` it bounds the tables merged here.
 
         Raises
         ------
         TypeError
-            A document is not a str (the message names its index).
+            A document is not a str (the message names its index), or ``memory_budget`` is not
+            a size.
         ValueError
             The corpus is empty, or a file is not UTF-8 (the message names file and line); or
             ``resume`` finds a checkpoint made with other options or other documents; or
-            ``backend`` is not ``"local"`` or ``"dask"``, or ``client`` does not go with it.
+            ``backend`` is not ``"local"`` or ``"dask"``, or ``client`` does not go with it; or
+            ``memory_budget`` is below 1 MiB or not a size.
         ImportError
             ``backend="dask"`` without dask installed.
 
@@ -314,6 +332,7 @@ class Trainer:
         if work_dir is not None and not os.path.isdir(work_dir):
             raise NotADirectoryError(f"work_dir {os.fspath(work_dir)!r} is not a directory")
         _check_backend(backend, client)
+        budget = None if memory_budget is None else parse_size(memory_budget)
         emit = callback if callback is not None else (lambda event: None)
         history = TrainHistory()
         clock = [time.perf_counter()]
@@ -330,8 +349,11 @@ class Trainer:
         scratch = None
         if work_dir is not None:
             scratch = tempfile.mkdtemp(prefix="bytepiece-", dir=work_dir)
-        elif backend == "dask" and checkpoint is None:  # the Dask tasks need the corpus on disk
+        elif checkpoint is None and (backend == "dask" or budget is not None):
+            # the Dask tasks need the corpus on disk; a budget keeps it out of memory
             scratch = tempfile.mkdtemp(prefix="bytepiece-")
+        corpus_dir = checkpoint.directory if checkpoint is not None else scratch
+        plan = MemoryPlan(budget, None if corpus_dir is None else os.fspath(corpus_dir))
         dask = None
         try:
             corpus = self._read(texts, batch_size, emit, checkpoint, scratch)
@@ -343,14 +365,17 @@ class Trainer:
             if backend == "dask":
                 from ._train_dask import DaskPasses
 
-                corpus_dir = checkpoint.directory if checkpoint is not None else scratch
                 assert corpus_dir is not None
                 dask = DaskPasses(client, corpus_dir)
-            candidates = self._candidates(corpus, workers, emit, history, lap, checkpoint, dask)
+            candidates = self._candidates(
+                corpus, workers, emit, history, lap, checkpoint, dask, plan
+            )
+            history.memory = plan.report
             pieces = self._prune(corpus, candidates, workers, emit, history)
             lap("prune_pieces")
             del corpus, candidates
         finally:
+            plan.close()
             if dask is not None:
                 dask.close()
             if scratch is not None:
@@ -406,6 +431,7 @@ class Trainer:
         lap: Callable[[str], float],
         checkpoint: Checkpoint | None,
         dask: Any = None,
+        plan: MemoryPlan | None = None,
     ) -> PieceCounts:
         """Stages ``count_ngrams`` and ``count_pieces``: the candidate pieces of the corpus."""
         n = corpus.n_bytes
@@ -425,7 +451,7 @@ class Trainer:
             emit(TrainEvent("count_ngrams", passes * n, passes * n, n, FROM_CHECKPOINT))
         else:
             model = build_ngram_model(
-                corpus, self.order, self.min_count, ranges, workers, ngram_progress, dask
+                corpus, self.order, self.min_count, ranges, workers, ngram_progress, dask, plan
             )
             counted, kept = model.counted, model.kept
         history.ngrams = [NgramStep(k, counted[k], kept[k]) for k in range(1, self.order + 1)]
@@ -445,7 +471,7 @@ class Trainer:
         else:
             assert model is not None
             candidates = count_pieces(
-                corpus, model, self.ensure_unicode, ranges, workers, piece_progress, dask
+                corpus, model, self.ensure_unicode, ranges, workers, piece_progress, dask, plan
             )
         del model
         history.candidates = len(candidates)
@@ -474,6 +500,10 @@ class Trainer:
                 TrainEvent("prune_pieces", len(history.vocab), None, corpus.n_bytes, message, step)
             )
 
+        def release() -> None:  # the pruning reads pieces all over the corpus
+            corpus.release(0, corpus.n_chunks)
+            candidates.release()
+
         return prune_pieces(
             corpus.data,
             candidates,
@@ -482,6 +512,7 @@ class Trainer:
             self.min_count,
             workers,
             record,
+            release,
         )
 
     # -- results -------------------------------------------------------------------------

@@ -209,3 +209,25 @@ def test_dask_scheduler_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SystemExit, match=r"needs dask.distributed, not installed.*pip install"):
         main([*args, "local:2"])
     assert not (tmp_path / "m").exists()
+
+
+def test_train_memory_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bytepiece_core import _train_memory
+
+    corpus = tmp_path / "corpus.txt"
+    words = [f"{a}{b}{c}" for a in "bcdfg" for b in "aeiou" for c in "lmnrst"]
+    lines = [" ".join(words[i : i + 7]) + "\n" for i in range(0, len(words), 3)] * 5
+    corpus.write_text("".join(lines), encoding="utf-8")
+    args = ["train", str(corpus), "--order", "5", "--vocab-size", "400", "-q"]
+    assert main([*args, "-o", str(tmp_path / "a.model")]) == 0
+    monkeypatch.setattr(_train_memory, "MIN_BUDGET", 1)  # small enough to split every pass
+    with pytest.warns(ResourceWarning):
+        assert main([*args, "-o", str(tmp_path / "b.model"), "--memory-budget", "3kB"]) == 0
+    assert (tmp_path / "a.model").read_bytes() == (tmp_path / "b.model").read_bytes()
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "c.model"), "--memory-budget", "lots"]) == 2
+    assert "--memory-budget 'lots' is not a size" in capsys.readouterr().err
+    assert not (tmp_path / "c.model").exists()

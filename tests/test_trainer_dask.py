@@ -39,7 +39,7 @@ def client() -> Iterator[object]:
 def same_result(a: Trainer, b: Trainer) -> None:
     assert a.pieces == b.pieces
     for f in dataclasses.fields(a.history):
-        if f.name != "seconds":
+        if f.name not in ("seconds", "memory"):  # how the run went, not what it found
             assert getattr(a.history, f.name) == getattr(b.history, f.name), f.name
 
 
@@ -124,3 +124,27 @@ def test_dask_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
     with pytest.raises(ImportError, match=r"needs dask.distributed.*pip install"):
         Trainer(order=3, max_vocab_size=300).train(["abc"], backend="dask", client=object())
+
+
+def test_dask_under_a_memory_budget_gives_the_local_result(
+    client: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bytepiece_core import _train_memory
+
+    monkeypatch.setattr(_train_memory, "MIN_BUDGET", 1)  # far below the tables: many partitions
+    params = OPTIONS[0]
+    local = Trainer(**params)
+    local.train(mixed_documents())
+    dask = Trainer(**params)
+    with pytest.warns(ResourceWarning):
+        dask.train(
+            mixed_documents(),
+            backend="dask",
+            client=client,
+            memory_budget=20_000,
+            work_dir=tmp_path,
+        )
+    same_result(local, dask)
+    assert dask.history.memory["length 6"]["partitions"] >= 4
+    assert dask.history.memory["pieces"]["partitions"] >= 2
+    assert list(tmp_path.iterdir()) == []

@@ -38,7 +38,7 @@ def mixed_documents() -> list[str]:
 
 def same_history(a: Trainer, b: Trainer) -> None:
     for f in dataclasses.fields(a.history):
-        if f.name != "seconds":
+        if f.name not in ("seconds", "memory"):  # how the run went, not what it found
             assert getattr(a.history, f.name) == getattr(b.history, f.name), f.name
 
 

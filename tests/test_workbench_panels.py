@@ -518,3 +518,26 @@ def test_vocab_table_of_released_model(wb: Workbench, released: Tokenizer) -> No
     wb.select("Vocabulary")
     assert wb.vocab.model.value == RELEASED
     assert len(wb.vocab.frame()) == len(vocab_table(released))
+
+
+def test_memory_budget_gives_the_same_model(wb: Workbench, monkeypatch: Any) -> None:
+    from bytepiece_core import _train_memory
+
+    panel, state = wb.train, wb.state
+    panel.sizes.value = "400"
+    panel.memory_budget.value = "a lot"
+    panel.train_button.click()  # refused before the run
+    assert "'a lot' is not a size" in _text(panel.status.value)
+    assert panel.job is None and state.trainer is None
+    panel.memory_budget.value = ""
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    assert state.trainer is not None
+    plain = state.trainer.pieces
+    monkeypatch.setattr(_train_memory, "MIN_BUDGET", 1)  # small enough to split every pass
+    panel.memory_budget.value = " 50kB "
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    assert "Trained in" in _text(panel.status.value), _text(panel.status.value)
+    assert state.trainer.pieces == plain
+    assert max(m["partitions"] for m in state.trainer.history.memory.values()) > 1

@@ -4,9 +4,9 @@ stage, the vocabulary growing live, and a summary of the models made.
 Training runs in a background thread (:class:`~workbench.jobs.Job`); its progress callback
 updates the widgets and raises :class:`~workbench.jobs.Stopped` once Stop was clicked, which
 aborts the run and leaves the previous model in place. The Advanced area keeps the corpus
-on disk (``work_dir``) and runs the counting passes on Dask (an address, or ``local:N`` for a
-local cluster started for the run and closed after it); their progress events update the bars
-as in a local run.
+on disk (``work_dir``), bounds the counting tables (``memory_budget``) and runs the counting
+passes on Dask (an address, or ``local:N`` for a local cluster started for the run and closed
+after it); their progress events update the bars as in a local run.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import ipywidgets as W
 import pandas as pd
 
 from bytepiece_core._train_dask import connect, parse_scheduler
+from bytepiece_core._train_memory import parse_size
 from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
 
 from ..figures import vocab_growth_figure
@@ -63,9 +64,11 @@ class TrainPanel(Panel):
     sizes, order, max_piece_length, min_count, isolate_digits, ensure_unicode, workers,
     batch_size : widgets holding every option of ``Trainer`` and ``Trainer.train``
     work_dir : Text, where to keep the corpus on disk (empty: in memory)
+    memory_budget : Text, a bound on the counting tables (e.g. ``2GB``; empty: none)
     dask_scheduler : Text, the counting passes on Dask: a scheduler address, or ``local:N``
         for a local cluster of N worker processes started for the run (empty: local threads)
-    advanced : Accordion holding ``work_dir`` and ``dask_scheduler`` (closed at first)
+    advanced : Accordion holding ``work_dir``, ``memory_budget`` and ``dask_scheduler``
+               (closed at first)
     train_button, stop_button : Button
     bars : dict of stage name to FloatProgress
     growth : FigureSlot, the vocabulary growing (live), then the whole run
@@ -117,6 +120,14 @@ class TrainPanel(Panel):
             layout=W.Layout(width="380px"),
             style=style,
         )
+        self.memory_budget = W.Text(
+            placeholder="empty: no bound; e.g. 2GB",
+            description="memory_budget",
+            tooltip="bound the counting tables to this size (e.g. 512MB, 2GB): a pass that "
+            "would not fit runs once per hash partition of its keys; same result",
+            layout=W.Layout(width="380px"),
+            style=style,
+        )
         self.dask_scheduler = W.Text(
             placeholder="empty: local threads; tcp://host:8786 or local:4",
             description="Dask scheduler",
@@ -130,6 +141,7 @@ class TrainPanel(Panel):
                 W.VBox(
                     [
                         self.work_dir,
+                        self.memory_budget,
                         self.dask_scheduler,
                         W.HTML(
                             "<small>With workers on other machines, give a work_dir on a "
@@ -238,6 +250,8 @@ class TrainPanel(Panel):
             scheduler = self.dask_scheduler.value.strip()
             parse_scheduler(scheduler)  # a bad local:N is reported before the run
             work_dir = self.work_dir.value.strip() or None
+            budget_text = self.memory_budget.value.strip()
+            budget = parse_size(budget_text) if budget_text else None
         except (TypeError, ValueError) as exc:
             self.show_error(exc, "training")
             return
@@ -267,6 +281,7 @@ class TrainPanel(Panel):
                     work_dir=work_dir,
                     backend="local" if client is None else "dask",
                     client=client,
+                    memory_budget=budget,
                 )
             finally:
                 close()  # the client, and the local cluster of local:N

@@ -1,0 +1,230 @@
+"""Where the trainer's working arrays live, and how large its counting tables may grow.
+
+``Trainer.train(memory_budget=...)`` bounds the counting tables of the n-gram and piece passes,
+the memory that grows with the number of *distinct* n-grams and pieces of the corpus (the one
+that exhausted memory on large corpora). When the table a pass would need (sized from its
+HyperLogLog estimate, for every worker) does not fit in the budget, the pass is run once per
+*hash partition* of the keys (``_hashtable._part``): each run counts only its partition's keys
+in a table that fits, and since partitions are disjoint every count is exact, as in one run.
+The price is one more read of the corpus per extra partition.
+
+With the corpus on disk (``work_dir``, ``checkpoint_dir``, ``memory_budget`` or Dask) the arrays
+that grow with the corpus bytes are files in its directory, memory-mapped and handed back to
+the system range by range (:class:`FileArray`): ``maxlen`` (half a byte per corpus byte) and the
+piece-start bits of the n-gram Viterbi (one bit per byte).
+
+What the budget does not bound: the pruned n-gram model (the kept n-grams, read at random by
+the Viterbi, so it stays in memory) and the candidate pieces handed to the pruning; the
+interpreter and the compiled kernels (about 150 MB) come on top. :attr:`MemoryPlan.report`
+records the partitions and the table and model sizes of each pass (``TrainHistory.memory``).
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import numbers
+import os
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FileArray", "MemoryPlan", "parse_size", "release_pages"]
+
+# Bytes of a hash-table slot (key and value, uint64 each).
+SLOT_BYTES = 16
+# Smallest budget accepted.
+MIN_BUDGET = 1 << 20
+# Share of the budget the counting tables always get, whatever else is resident.
+_FLOOR = 4
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(value: Any, name: str = "memory_budget") -> int:
+    """Bytes of a size: an int, or a str such as ``"512MB"``, ``"2 GiB"`` or ``"1.5g"``.
+
+    >>> parse_size("512MB"), parse_size("2GiB"), parse_size(3 << 20)
+    (512000000, 2147483648, 3145728)
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of bytes or a str like '2GB', not {value!r}")
+    if isinstance(value, numbers.Integral):
+        size = int(value)
+    elif isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+        unit = match.group(2).lower() if match else ""
+        if match is None or unit not in _UNITS:
+            raise ValueError(
+                f"{name} {value!r} is not a size: write a number of bytes with an optional "
+                "unit, e.g. '512MB', '2GB' or '1.5GiB'"
+            )
+        size = int(float(match.group(1)) * _UNITS[unit])
+    else:
+        raise TypeError(
+            f"{name} must be a number of bytes or a str like '2GB', not {type(value).__name__}"
+        )
+    if size < MIN_BUDGET:
+        raise ValueError(f"{name} must be at least 1 MiB ({MIN_BUDGET} bytes), got {size} bytes")
+    return size
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Drop the resident pages of an array mapped from a file (``np.memmap``, ``np.load`` with
+    ``mmap_mode``, or ``np.frombuffer`` of an ``mmap``); a no-op for any other array. Its
+    contents stay readable: unmodified pages are read back from the file."""
+    obj: Any = array
+    while obj is not None:
+        mapping = obj if isinstance(obj, mmap.mmap) else getattr(obj, "_mmap", None)
+        if isinstance(mapping, mmap.mmap):
+            if hasattr(mmap, "MADV_DONTNEED") and len(mapping):
+                mapping.madvise(mmap.MADV_DONTNEED)
+            return
+        obj = getattr(obj, "base", None)
+
+
+class FileArray:
+    """A fresh array in a file of ``directory``, shared-mapped: written pages go to the file's
+    page cache, so :meth:`release` can hand pages back without losing their contents."""
+
+    def __init__(self, directory: str | os.PathLike[str], name: str, size: int, fill: int) -> None:
+        self.path = os.path.join(os.fspath(directory), name)
+        nbytes = max(int(size), 1)
+        with open(self.path, "w+b") as handle:
+            handle.truncate(nbytes)
+            self._map = mmap.mmap(handle.fileno(), nbytes)
+        self.array = np.frombuffer(self._map, np.uint8, nbytes)
+        if fill:
+            for start in range(0, nbytes, 1 << 24):  # a block at a time, released as written
+                self.array[start : start + (1 << 24)] = fill
+                self.release(start, start + (1 << 24))
+
+    def release(self, start: int, stop: int) -> None:
+        """Drop the pages of bytes ``start..stop-1`` from this process (kept in the file)."""
+        start -= start % mmap.PAGESIZE
+        stop = min(stop, len(self._map))
+        if stop > start and hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED, start, stop - start)
+
+    def remove(self) -> None:
+        """Delete the file (the array stays readable while referenced)."""
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
+
+@dataclass
+class MemoryPlan:
+    """The trainer's memory settings for one run, and what it recorded.
+
+    budget    : bytes the counting tables may take (all workers together), or None
+    directory : the on-disk corpus's directory, where ``maxlen`` and the Viterbi's bits go
+                (None: they stay in memory)
+    report    : per pass (``"length k"``, ``"pieces"``): partitions, table and resident bytes
+    """
+
+    budget: int | None = None
+    directory: str | None = None
+    report: dict[str, dict[str, int]] = field(default_factory=dict)
+    _files: list[FileArray] = field(default_factory=list)
+    _paths: list[str] = field(default_factory=list)
+    _warned: bool = False
+
+    def scratch_path(self, name: str) -> str:
+        """A path in :attr:`directory` for a working file, removed by :meth:`close`."""
+        assert self.directory is not None
+        path = os.path.join(self.directory, name)
+        self._paths.append(path)
+        return path
+
+    def partitions(self, name: str, cap: int, workers: int, resident: int = 0) -> int:
+        """Hash partitions for a pass whose tables need ``cap`` slots per worker, with
+        ``resident`` bytes (the n-gram model so far) already held; records them."""
+        need = cap * SLOT_BYTES * workers
+        parts = 1
+        if self.budget is not None:
+            room = self.budget - resident
+            if room < self.budget // _FLOOR:
+                room = self.budget // _FLOOR
+                if not self._warned:
+                    self._warned = True
+                    warnings.warn(
+                        f"the n-gram model ({resident / 1e6:.0f} MB) takes most of "
+                        f"memory_budget ({self.budget / 1e6:.0f} MB): it stays in memory for "
+                        "the Viterbi, so peak memory will exceed the budget; the counting "
+                        f"tables are kept to {room / 1e6:.0f} MB",
+                        ResourceWarning,
+                        stacklevel=2,
+                    )
+            parts = max(1, math.ceil(need / room))
+        self.report[name] = {
+            "partitions": parts,
+            "table_bytes": math.ceil(need / parts),
+            "resident_bytes": int(resident),
+        }
+        return parts
+
+    def maxlen(self, make: Callable[[], np.ndarray], size: int, fill: int) -> np.ndarray:
+        """A fresh ``maxlen``: ``make()`` in memory, or a file of ``size`` bytes filled with
+        ``fill`` in the corpus directory."""
+        if self.directory is None:
+            return make()
+        handle = FileArray(self.directory, "maxlen.work", size, fill)
+        self._files.append(handle)
+        return handle.array
+
+    def release_maxlen(self, start: int, stop: int) -> None:
+        """Hand back the pages of ``maxlen`` bytes ``start..stop-1`` if it is a file."""
+        for handle in self._files:
+            if handle.path.endswith("maxlen.work"):
+                handle.release(start, stop)
+
+    def close(self) -> None:
+        """Remove the files made (their maps close when the arrays are dropped)."""
+        for handle in self._files:
+            handle.remove()
+        self._files.clear()
+        for path in self._paths:
+            if os.path.exists(path):
+                os.remove(path)
+        self._paths.clear()
+
+
+def partition_progress(progress: Callable[[int], None], parts: int) -> Callable[[int], None]:
+    """``progress`` for one of ``parts`` passes over the same bytes: each reports its share, so
+    the ``parts`` passes together report the corpus bytes once.
+
+    >>> seen = []
+    >>> report = partition_progress(seen.append, 3)
+    >>> for _ in range(3): report(10)
+    >>> sum(seen)
+    10
+    """
+    state = [0, 0]  # bytes over all the passes, bytes reported
+
+    def report(nbytes: int) -> None:
+        state[0] += nbytes
+        now = state[0] // parts
+        if now > state[1]:
+            progress(now - state[1])
+            state[1] = now
+
+    return report
