@@ -2,8 +2,12 @@
 
 Each pass (byte pairs, the n-grams of one length, raising ``maxlen``, the n-gram Viterbi and
 the piece counting) is one task per range of chunks, run on the workers of a
-``dask.distributed.Client``; the driver merges the partial tables the tasks return with the
-same merge functions as the threaded run (``_train_jobs``), so the result is the same.
+``dask.distributed.Client``, with the same kernels as the threaded run (``_train_jobs``), so
+the result is the same. The small results (byte and pair counts, HyperLogLog registers) are
+folded in the driver. The partial counting tables of the n-gram and piece passes are merged
+on the workers instead, pairwise as tasks complete (a reduction tree whose merges run while
+other ranges are still being counted); only the last table's entries reach the driver: the
+kept n-grams, or the candidate pieces. So the driver never holds a counting table.
 
 Nothing large travels in the task graph. Tasks open the on-disk corpus (``_train_corpus``)
 by path with ``np.memmap``, so its directory must be visible to every worker (same machine,
@@ -11,8 +15,8 @@ or a shared filesystem). The state shared between passes lives in files of a ``d
 directory made next to the corpus (removed at the end): ``maxlen`` (written in place by the
 raising tasks, each for its own chunks: a chunk's last byte, which may share a packed byte
 with the next chunk's first, is never raised, so tasks never write the same bits), the n-gram
-model tables a pass reads, and the Viterbi's piece-start bits of each range. Tasks return
-their partial tables compacted to the occupied slots.
+model tables a pass reads, and the Viterbi's piece-start bits of each range. Counting tasks
+return their partial tables compacted to the occupied slots.
 
 ``dask`` is an optional dependency, imported only here.
 """
@@ -32,6 +36,7 @@ import numpy as np
 from ._hashtable import (
     EMPTY,
     HLL_BITS,
+    _entries,
     _merge,
     _piece_entries,
     _piece_merge,
@@ -190,10 +195,10 @@ def _task_count(
     meta: np.ndarray,
     part: int,
     parts: int,
-) -> tuple[np.ndarray, int]:
+) -> np.ndarray:
     corpus = _corpus(directory)
     maxlen, mtab = _open(maxlen_path), _model(mtab_path)
-    table, n = _count_order(
+    table, _ = _count_order(
         corpus.data,
         corpus.chunk_offsets,
         lo,
@@ -207,7 +212,7 @@ def _task_count(
         part,
         parts,
     )
-    return _rows(table), int(n)
+    return _rows(table)
 
 
 def _task_raise(
@@ -278,13 +283,47 @@ def _task_segment(
 
 def _task_pieces(
     directory: str, lo: int, hi: int, cap: int, bits_path: str, part: int, parts: int
-) -> tuple[np.ndarray, int]:
+) -> np.ndarray:
     corpus = _corpus(directory)
     bits = np.load(bits_path)
-    table, n = _count_pieces(
+    table, _ = _count_pieces(
         corpus.data, corpus.chunk_offsets, lo, hi, bits, new_table(cap), 0, part, parts
     )
-    return _rows(table), int(n)
+    return _rows(table)
+
+
+# The reduction: partial tables are merged pairwise on the workers as they come (a tree), and
+# only the last one's entries travel to the driver. Rows of a table are distinct keys, so a
+# merged table needs at most the sum of its inputs' rows.
+
+
+def _merged_cap(cap: int, a: np.ndarray, b: np.ndarray) -> int:
+    """Slots for merging ``a`` and ``b``: their rows, but no more than ``cap``, the pass's
+    table for all its distinct keys (the merge grows it should the estimate fall short)."""
+    return min(cap, capacity_for(len(a) + len(b), _LOAD))
+
+
+def _task_merge(cap: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    table, n = _merge(new_table(_merged_cap(cap, a, b)), 0, a)
+    table, _ = _merge(table, n, b)
+    return _rows(table)
+
+
+def _task_entries(rows: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The kept ``(keys, counts)`` of a merged n-gram table, and how many keys it holds."""
+    keys, counts = _entries(rows, np.uint64(min_count))
+    return keys, counts, len(rows)
+
+
+def _task_piece_merge(directory: str, cap: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    data = _corpus(directory).data
+    table, n = _piece_merge(new_table(_merged_cap(cap, a, b)), 0, a, data)
+    table, _ = _piece_merge(table, n, b, data)
+    return _rows(table)
+
+
+def _task_piece_entries(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _piece_entries(rows)  # type: ignore[no-any-return]
 
 
 # -- the driver --------------------------------------------------------------------------------
@@ -362,6 +401,49 @@ class DaskPasses:
             self.client.cancel(list(futures))
             raise
 
+    def _tree(
+        self,
+        task: Callable[..., Any],
+        ranges: Ranges,
+        args: Callable[[int, int, int], tuple[Any, ...]],
+        merge: Callable[..., Any],
+        merge_args: tuple[Any, ...],
+        progress: Callable[[int], None],
+    ) -> Any:
+        """Submit ``task`` for every range as :meth:`_run`, and merge the results pairwise on
+        the workers as they complete, ``merge(*merge_args, a, b)``; returns the future of the
+        last merge (or of the only task). Progress is reported as each range's task completes.
+        """
+        distributed = _distributed()
+        counting = {
+            self.client.submit(task, self.corpus_dir, lo, hi, *args(lo, hi, nbytes), pure=False): (
+                nbytes
+            )
+            for lo, hi, nbytes in ranges
+        }
+        live = set(counting)
+        waiting = None
+        pending = distributed.as_completed(list(counting))
+        try:
+            for future in pending:
+                if future.status == "error":
+                    future.result()  # raises the task's exception here
+                nbytes = counting.pop(future, None)
+                if nbytes is not None:
+                    progress(nbytes)
+                if waiting is None:
+                    waiting = future
+                    continue
+                merged = self.client.submit(merge, *merge_args, waiting, future, pure=False)
+                live -= {waiting, future}
+                live.add(merged)
+                pending.add(merged)
+                waiting = None
+            return waiting
+        except BaseException:
+            self.client.cancel(list(live))
+            raise
+
     # -- n-grams ---------------------------------------------------------------------------
 
     def new_maxlen(self, n_bytes: int, order: int) -> np.ndarray:
@@ -393,21 +475,22 @@ class DaskPasses:
         progress: Callable[[int], None],
         part: int = 0,
         parts: int = 1,
-    ) -> tuple[np.ndarray, int]:
-        """The merged table of the candidate ``k``-grams of hash partition ``part``."""
+        min_count: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """The ``(keys, counts)`` of the candidate ``k``-grams of hash partition ``part`` with
+        a count of at least ``min_count``, and the number of candidates counted."""
         mtab_path = self._share_model(k, mtab)
-        state: list[Any] = [new_table(cap), 0]
-
-        def fold(result: tuple[np.ndarray, int]) -> None:
-            state[0], state[1] = _merge(state[0], state[1], result[0])
 
         def args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
             # a range holds at most ``nbytes`` distinct n-grams
             task_cap = min(cap, capacity_for(nbytes + 16, _LOAD))
             return task_cap, self.maxlen_path, k, mtab_path, meta, part, parts
 
-        self._run(_task_count, ranges, args, fold, progress)
-        return state[0], int(state[1])
+        last = self._tree(_task_count, ranges, args, _task_merge, (cap,), progress)
+        entries = self.client.submit(_task_entries, last, min_count, pure=False)
+        del last
+        keys, counts, n = entries.result()
+        return keys, counts, int(n)
 
     def raise_maxlen(
         self,
@@ -468,18 +551,21 @@ class DaskPasses:
         estimate = hll_estimate(registers) * 1.05 + 16
         parts = plan.partitions("pieces", capacity_for(estimate, _LOAD), 1)
         cap = capacity_for(estimate / parts, _LOAD)
-        data = corpus.data
         for part in range(parts):
-            state: list[Any] = [new_table(cap), 0]
-
-            def fold(result: tuple[np.ndarray, int], state: list[Any] = state) -> None:
-                state[0], state[1] = _piece_merge(state[0], state[1], result[0], data)
 
             def count_args(lo: int, hi: int, nbytes: int, part: int = part) -> tuple[Any, ...]:
                 task_cap = min(cap, capacity_for(nbytes + 16, _LOAD))
                 return task_cap, self._path(f"bits{lo}"), part, parts
 
-            self._run(_task_pieces, ranges, count_args, fold, lambda n: None)
-            corpus.release(0, corpus.n_chunks)  # the merges read pieces all over the corpus
-            add(_piece_entries(state[0]))
-            del state
+            last = self._tree(
+                _task_pieces,
+                ranges,
+                count_args,
+                _task_piece_merge,
+                (self.corpus_dir, cap),
+                lambda n: None,
+            )
+            entries = self.client.submit(_task_piece_entries, last, pure=False)
+            del last
+            add(entries.result())
+            del entries

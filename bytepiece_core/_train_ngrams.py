@@ -213,7 +213,7 @@ def _build_model(
         n = 0
         found: list[tuple[np.ndarray, np.ndarray]] = []
         for part in range(parts):
-            table, n_part = _count_length(
+            keys, counts, n_part = _count_length(
                 model,
                 corpus,
                 k,
@@ -227,10 +227,11 @@ def _build_model(
                 part,
                 parts,
                 release,
+                min_count,
             )
             n += n_part
-            found.append(_entries(table, np.uint64(min_count)))
-            del table
+            found.append((keys, counts))
+            del keys, counts
         model.counted.append(n)
         n_kept = sum(len(f[0]) for f in found)
         top = max((int(f[1].max()) for f in found if len(f[1])), default=0)
@@ -287,14 +288,15 @@ def _count_length(
     part: int = 0,
     parts: int = 1,
     release: Callable[[int, int], None] | None = None,
-) -> tuple[np.ndarray, int]:
-    """The counting table (``cap`` slots) of the candidate ``k``-grams of hash partition
-    ``part`` of ``parts`` and their number.
+    min_count: int = 1,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(keys, counts)`` of the candidate ``k``-grams of hash partition ``part`` of ``parts``
+    counted at least ``min_count`` times, and the number of candidates counted.
 
-    Each worker counts into its own table; the tables are merged (map-reduce).
+    Each worker counts into its own table (``cap`` slots); the tables are merged (map-reduce).
     """
     if dask is not None:
-        return dask.count_length(k, cap, mtab, meta, ranges, progress, part, parts)  # type: ignore[no-any-return]
+        return dask.count_length(k, cap, mtab, meta, ranges, progress, part, parts, min_count)  # type: ignore[no-any-return]
     data, offsets, maxlen = corpus.data, corpus.chunk_offsets, model.maxlen
 
     def count(state, lo, hi):  # type: ignore[no-untyped-def]
@@ -311,7 +313,8 @@ def _count_length(
     table, n = tables.pop(0)
     while tables:
         table, n = _merge(table, n, tables.pop(0)[0])
-    return table, int(n)
+    keys, counts = _entries(table, np.uint64(min_count))
+    return keys, counts, int(n)
 
 
 def _raise(

@@ -148,3 +148,23 @@ def test_dask_under_a_memory_budget_gives_the_local_result(
     assert dask.history.memory["length 6"]["partitions"] >= 4
     assert dask.history.memory["pieces"]["partitions"] >= 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_counting_tables_are_merged_on_the_workers(
+    client: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bytepiece_core import _hashtable, _train_dask
+
+    def not_here(*args: object) -> None:
+        raise AssertionError("a counting table was merged in the driver")
+
+    # the driver's merge functions fail; the workers' (other processes) are untouched
+    for module in (_train_dask, _hashtable):
+        monkeypatch.setattr(module, "_merge", not_here)
+        monkeypatch.setattr(module, "_piece_merge", not_here)
+    params = OPTIONS[1]
+    local = Trainer(**params)
+    local.train(poems())
+    dask = Trainer(**params)
+    dask.train(poems(), backend="dask", client=client)
+    same_result(local, dask)
