@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from ._hashtable import (
-    EMPTY,
     HLL_BITS,
     _entries,
     _merge,
@@ -166,11 +165,6 @@ def _open(path: str) -> np.ndarray:
         return np.load(path)
 
 
-def _rows(table: np.ndarray) -> np.ndarray:
-    """The occupied slots of a table: all a merge reads of it."""
-    return table[table[:, 0] != EMPTY]
-
-
 def _task_pairs(directory: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     corpus = _corpus(directory)
     counts1, counts2 = np.zeros(256, np.int64), np.zeros(65536, np.int64)
@@ -184,6 +178,9 @@ def _model(mtab_path: str) -> np.ndarray:
     return _open(mtab_path) if mtab_path else np.zeros((1, 2), np.uint64)
 
 
+State = tuple[np.ndarray, int]
+
+
 def _task_count(
     directory: str,
     lo: int,
@@ -195,10 +192,14 @@ def _task_count(
     meta: np.ndarray,
     part: int,
     parts: int,
-) -> np.ndarray:
+    state: State | None,
+) -> State:
+    """Count a range's candidate ``k``-grams into its lane's table ``state`` (a new one of
+    ``cap`` slots for the lane's first range), updated in place and returned."""
     corpus = _corpus(directory)
     maxlen, mtab = _open(maxlen_path), _model(mtab_path)
-    table, _ = _count_order(
+    table, n = state if state is not None else (new_table(cap), 0)
+    return _count_order(  # type: ignore[no-any-return]
         corpus.data,
         corpus.chunk_offsets,
         lo,
@@ -207,12 +208,11 @@ def _task_count(
         k,
         mtab,
         meta,
-        new_table(cap),
-        0,
+        table,
+        n,
         part,
         parts,
     )
-    return _rows(table)
 
 
 def _task_raise(
@@ -282,48 +282,47 @@ def _task_segment(
 
 
 def _task_pieces(
-    directory: str, lo: int, hi: int, cap: int, bits_path: str, part: int, parts: int
-) -> np.ndarray:
+    directory: str,
+    lo: int,
+    hi: int,
+    cap: int,
+    bits_path: str,
+    part: int,
+    parts: int,
+    state: State | None,
+) -> State:
+    """Count a range's pieces into its lane's table (as :func:`_task_count`)."""
     corpus = _corpus(directory)
     bits = np.load(bits_path)
-    table, _ = _count_pieces(
-        corpus.data, corpus.chunk_offsets, lo, hi, bits, new_table(cap), 0, part, parts
+    table, n = state if state is not None else (new_table(cap), 0)
+    return _count_pieces(  # type: ignore[no-any-return]
+        corpus.data, corpus.chunk_offsets, lo, hi, bits, table, n, part, parts
     )
-    return _rows(table)
 
 
-# The reduction: partial tables are merged pairwise on the workers as they come (a tree), and
-# only the last one's entries travel to the driver. Rows of a table are distinct keys, so a
-# merged table needs at most the sum of its inputs' rows.
+# The reduction. As in the threaded run, each lane (one per worker thread of the cluster)
+# counts its ranges one after the other into one table, handed from task to task on the same
+# worker (Dask runs a task where its input is) and updated in place; the lanes' tables are then
+# merged pairwise on the workers, and only the last table's entries reach the driver.
 
 
-def _merged_cap(cap: int, a: np.ndarray, b: np.ndarray) -> int:
-    """Slots for merging ``a`` and ``b``: their rows, but no more than ``cap``, the pass's
-    table for all its distinct keys (the merge grows it should the estimate fall short)."""
-    return min(cap, capacity_for(len(a) + len(b), _LOAD))
+def _task_merge(a: State, b: State) -> State:
+    """``b`` added into ``a`` (in place, grown if needed)."""
+    return _merge(a[0], a[1], b[0])  # type: ignore[no-any-return]
 
 
-def _task_merge(cap: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    table, n = _merge(new_table(_merged_cap(cap, a, b)), 0, a)
-    table, _ = _merge(table, n, b)
-    return _rows(table)
-
-
-def _task_entries(rows: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _task_entries(state: State, min_count: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The kept ``(keys, counts)`` of a merged n-gram table, and how many keys it holds."""
-    keys, counts = _entries(rows, np.uint64(min_count))
-    return keys, counts, len(rows)
+    keys, counts = _entries(state[0], np.uint64(min_count))
+    return keys, counts, int(state[1])
 
 
-def _task_piece_merge(directory: str, cap: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    data = _corpus(directory).data
-    table, n = _piece_merge(new_table(_merged_cap(cap, a, b)), 0, a, data)
-    table, _ = _piece_merge(table, n, b, data)
-    return _rows(table)
+def _task_piece_merge(directory: str, a: State, b: State) -> State:
+    return _piece_merge(a[0], a[1], b[0], _corpus(directory).data)  # type: ignore[no-any-return]
 
 
-def _task_piece_entries(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return _piece_entries(rows)  # type: ignore[no-any-return]
+def _task_piece_entries(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _piece_entries(state[0])  # type: ignore[no-any-return]
 
 
 # -- the driver --------------------------------------------------------------------------------
@@ -401,7 +400,7 @@ class DaskPasses:
             self.client.cancel(list(futures))
             raise
 
-    def _tree(
+    def _lanes(
         self,
         task: Callable[..., Any],
         ranges: Ranges,
@@ -410,27 +409,36 @@ class DaskPasses:
         merge_args: tuple[Any, ...],
         progress: Callable[[int], None],
     ) -> Any:
-        """Submit ``task`` for every range as :meth:`_run`, and merge the results pairwise on
-        the workers as they complete, ``merge(*merge_args, a, b)``; returns the future of the
-        last merge (or of the only task). Progress is reported as each range's task completes.
-        """
+        """Count the ranges in lanes, one per worker thread of the cluster: range ``i`` is
+        ``task(corpus_dir, lo, hi, *args(lo, hi, nbytes), state)`` with ``state`` the result
+        of its lane's previous range (None for the first); then merge the lanes' results
+        pairwise, ``merge(*merge_args, a, b)``, as they complete. Returns the future of the
+        last merge. Progress is reported as each range's task completes."""
         distributed = _distributed()
-        counting = {
-            self.client.submit(task, self.corpus_dir, lo, hi, *args(lo, hi, nbytes), pure=False): (
-                nbytes
-            )
-            for lo, hi, nbytes in ranges
-        }
-        live = set(counting)
-        waiting = None
-        pending = distributed.as_completed(list(counting))
+        n_lanes = max(1, min(len(ranges), sum(self.client.nthreads().values())))
+        lanes: list[Any] = [None] * n_lanes
+        counting: dict[Any, int] = {}
+        live: set[Any] = set()
         try:
+            for i, (lo, hi, nbytes) in enumerate(ranges):
+                lane = i % n_lanes
+                future = self.client.submit(
+                    task, self.corpus_dir, lo, hi, *args(lo, hi, nbytes), lanes[lane], pure=False
+                )
+                counting[future] = nbytes
+                live.add(future)
+                lanes[lane] = future
+            ends = set(lanes)
+            waiting = None
+            pending = distributed.as_completed(list(counting))
             for future in pending:
                 if future.status == "error":
                     future.result()  # raises the task's exception here
-                nbytes = counting.pop(future, None)
-                if nbytes is not None:
-                    progress(nbytes)
+                if future in counting:
+                    progress(counting.pop(future))
+                    if future not in ends:  # its lane goes on from it
+                        live.discard(future)
+                        continue
                 if waiting is None:
                     waiting = future
                     continue
@@ -441,7 +449,7 @@ class DaskPasses:
                 waiting = None
             return waiting
         except BaseException:
-            self.client.cancel(list(live))
+            self.client.cancel(list(live | set(counting)))
             raise
 
     # -- n-grams ---------------------------------------------------------------------------
@@ -482,11 +490,9 @@ class DaskPasses:
         mtab_path = self._share_model(k, mtab)
 
         def args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
-            # a range holds at most ``nbytes`` distinct n-grams
-            task_cap = min(cap, capacity_for(nbytes + 16, _LOAD))
-            return task_cap, self.maxlen_path, k, mtab_path, meta, part, parts
+            return cap, self.maxlen_path, k, mtab_path, meta, part, parts
 
-        last = self._tree(_task_count, ranges, args, _task_merge, (cap,), progress)
+        last = self._lanes(_task_count, ranges, args, _task_merge, (), progress)
         entries = self.client.submit(_task_entries, last, min_count, pure=False)
         del last
         keys, counts, n = entries.result()
@@ -554,15 +560,14 @@ class DaskPasses:
         for part in range(parts):
 
             def count_args(lo: int, hi: int, nbytes: int, part: int = part) -> tuple[Any, ...]:
-                task_cap = min(cap, capacity_for(nbytes + 16, _LOAD))
-                return task_cap, self._path(f"bits{lo}"), part, parts
+                return cap, self._path(f"bits{lo}"), part, parts
 
-            last = self._tree(
+            last = self._lanes(
                 _task_pieces,
                 ranges,
                 count_args,
                 _task_piece_merge,
-                (self.corpus_dir, cap),
+                (self.corpus_dir,),
                 lambda n: None,
             )
             entries = self.client.submit(_task_piece_entries, last, pure=False)

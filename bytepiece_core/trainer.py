@@ -294,7 +294,8 @@ class Trainer:
             ``checkpoint_dir`` if given, else in a temporary directory). Not bounded by it:
             the kept n-gram model, which the Viterbi reads at random, and the candidate pieces
             handed to the pruning; :attr:`history` ``.memory`` records the partitions and sizes
-            of each pass. With ``backend="dask"`` it bounds the tables merged here.
+            of each pass. With ``backend="dask"`` it bounds the table of each lane (one per
+            worker thread of the cluster, each on its worker).
 
         Raises
         ------
