@@ -101,11 +101,11 @@ def connect(spec: str | None, timeout: float = 30) -> tuple[Any, Callable[[], No
     ``spec`` as :func:`parse_scheduler`: empty gives ``(None, no-op)``; ``local:N`` starts a
     ``LocalCluster`` of N single-threaded worker processes, which the closer shuts down with
     the client; anything else is the address of a running scheduler (only the client is
-    closed).
+    closed), which must have a worker within ``timeout`` seconds.
 
     Raises ``ValueError`` for a bad ``local:N``, ``ImportError`` (with the install hint)
-    without dask.distributed, ``ConnectionError`` if the scheduler cannot be reached within
-    ``timeout`` seconds.
+    without dask.distributed, ``ConnectionError`` if the scheduler cannot be reached, or has no
+    worker, within ``timeout`` seconds.
     """
     address, n_workers = parse_scheduler(spec)
     if address is None and n_workers is None:
@@ -141,6 +141,14 @@ def connect(spec: str | None, timeout: float = 30) -> tuple[Any, Callable[[], No
     except OSError as exc:
         raise ConnectionError(
             f"cannot connect to the Dask scheduler at {address!r}: {exc}"
+        ) from exc
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, distributed.TimeoutError) as exc:
+        client.close()
+        raise ConnectionError(
+            f"the Dask scheduler at {address!r} has no workers (none joined within "
+            f"{timeout:g} s): start some with 'dask worker {address}'"
         ) from exc
     return client, client.close
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -231,3 +234,80 @@ def test_train_memory_budget(
     assert main([*args, "-o", str(tmp_path / "c.model"), "--memory-budget", "lots"]) == 2
     assert "--memory-budget 'lots' is not a size" in capsys.readouterr().err
     assert not (tmp_path / "c.model").exists()
+
+
+def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, f"the Dask process exited ({process.returncode})"
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.2)
+
+
+def test_train_on_a_separately_started_dask_cluster(tmp_path: Path) -> None:
+    """The way a real cluster is used: ``dask scheduler`` and ``dask worker`` started on their
+    own (here on this machine), the corpus in a ``--work-dir`` they all see."""
+    pytest.importorskip("distributed")
+    dask_command = [sys.executable, "-m", "dask"]
+    # the workers import the package as installed workers would (here: from this checkout)
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    corpus = tmp_path / "corpus.txt"
+    lines = [f"{a} {b} {c}\n" for a in ("one", "two", "six") for b in ("red", "tan") for c in "xyz"]
+    corpus.write_text("".join(lines * 5), encoding="utf-8")
+    args = ["train", str(corpus), "--order", "4", "--vocab-size", "280", "--min-count", "2", "-q"]
+    assert main([*args, "-o", str(tmp_path / "local.model")]) == 0
+    address_file = tmp_path / "scheduler.json"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    logs = open(tmp_path / "dask.log", "w")
+    processes = [
+        subprocess.Popen(
+            [
+                *dask_command,
+                "scheduler",
+                "--scheduler-file",
+                str(address_file),
+                "--port",
+                "0",
+                "--no-dashboard",
+            ],
+            stdout=logs,
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    try:
+        _wait_for(address_file, processes[0])
+        for _ in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [
+                        *dask_command,
+                        "worker",
+                        "--scheduler-file",
+                        str(address_file),
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                    ],
+                    stdout=logs,
+                    stderr=subprocess.STDOUT,
+                    cwd=tmp_path,
+                    env=env,
+                )
+            )
+        address = json.loads(address_file.read_text())["address"]
+        import distributed
+
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        dask_args = ["--dask-scheduler", address, "--work-dir", str(shared)]
+        assert main([*args, "-o", str(tmp_path / "dask.model"), *dask_args]) == 0
+    finally:
+        for process in processes[::-1]:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        logs.close()
+    assert (tmp_path / "local.model").read_bytes() == (tmp_path / "dask.model").read_bytes()
+    assert list(shared.iterdir()) == []
