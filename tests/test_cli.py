@@ -278,6 +278,11 @@ def test_train_on_a_separately_started_dask_cluster(tmp_path: Path) -> None:
     ]
     try:
         _wait_for(address_file, processes[0])
+        address = json.loads(address_file.read_text())["address"]
+        from bytepiece_core._train_dask import connect
+
+        with pytest.raises(ConnectionError, match=r"has no workers .* start some with"):
+            connect(address, timeout=1)  # no worker yet
         for _ in range(2):
             processes.append(
                 subprocess.Popen(
@@ -296,7 +301,6 @@ def test_train_on_a_separately_started_dask_cluster(tmp_path: Path) -> None:
                     env=env,
                 )
             )
-        address = json.loads(address_file.read_text())["address"]
         import distributed
 
         with distributed.Client(address, timeout=60) as client:
