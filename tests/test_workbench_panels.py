@@ -540,4 +540,7 @@ def test_memory_budget_gives_the_same_model(wb: Workbench, monkeypatch: Any) -> 
     assert panel.join(TIMEOUT)
     assert "Trained in" in _text(panel.status.value), _text(panel.status.value)
     assert state.trainer.pieces == plain
-    assert max(m["partitions"] for m in state.trainer.history.memory.values()) > 1
+    memory = state.trainer.history.memory
+    parts = max(m["partitions"] for m in memory.values())
+    assert parts > 1
+    assert f"split into up to {parts} partitions" in _text(panel.status.value)

@@ -295,6 +295,14 @@ class TrainPanel(Panel):
                 f"{s} (vocab {len(p) + 3})"
                 for s, p in zip(trained.max_vocab_size, trained.pieces, strict=True)
             )
+            split = [m for m in trained.history.memory.values() if m["partitions"] > 1]
+            if budget is not None and split:
+                largest = max(m["table_bytes"] for m in trained.history.memory.values())
+                sizes += (
+                    f"; within memory_budget, {len(split)} counting passes were split into up "
+                    f"to {max(m['partitions'] for m in split)} partitions (largest table "
+                    f"{largest / 1e6:.1f} MB)"
+                )
             self.show_status(f"Trained in {self.seconds:.1f} s: {sizes}", "ok")
 
         def error(exc: BaseException) -> None:
