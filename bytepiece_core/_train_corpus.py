@@ -44,7 +44,7 @@ CHUNK_CHARS = 10000
 # Bytes read from a training file at a time.
 _FILE_BLOCK = 1 << 20
 # Bytes of chunk data buffered before they are written to an on-disk corpus.
-_WRITE_BLOCK = 1 << 23
+_WRITE_BLOCK = 1 << 20
 # Files of an on-disk corpus: chunk bytes (uint8) and chunk offsets (int64, from 0).
 DATA_FILE = "corpus.data"
 OFFSETS_FILE = "corpus.offsets"
@@ -308,7 +308,7 @@ class _FileSink:
             self.flush()
 
     def flush(self) -> None:
-        self.data.write(b"".join(self.pending))
+        self.data.writelines(self.pending)
         self.offsets.write(self.ends.tobytes())
         self.pending, self.pending_bytes, self.ends = [], 0, array("q")
 
