@@ -97,9 +97,10 @@ class TrainHistory:
     vocab      : vocabulary size after each pruning step and wasted-piece round, per size
     heaps      : distinct candidate pieces against corpus bytes read (about 200 points)
     seconds    : wall time of each stage
-    memory     : per counting pass (``"length 3"``.. and ``"pieces"``), the hash partitions it
-                 was split into to fit ``memory_budget`` (1 without), the bytes of its counting
-                 tables (every worker's) and of the n-gram model held meanwhile
+    memory     : per counting pass run (``"length 3"``.. and ``"pieces"``; a resumed run lacks
+                 the passes its checkpoint skipped), the hash partitions it was split into to
+                 fit ``memory_budget`` (1 without), the bytes of its counting tables (every
+                 worker's) and of the n-gram model held meanwhile
     n_docs, n_bytes, n_chunks : the corpus read
     """
 
