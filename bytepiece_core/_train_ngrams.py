@@ -122,7 +122,7 @@ def build_ngram_model(
     return model
 
 
-def _releaser(corpus: Corpus, plan: MemoryPlan, order: int) -> Callable[[int, int], None]:
+def releaser(corpus: Corpus, plan: MemoryPlan, order: int) -> Callable[[int, int], None]:
     """What a worker hands back after a range: its corpus pages and its ``maxlen`` pages."""
     offsets = corpus.chunk_offsets
     shift = 1 if order <= 15 else 0
@@ -146,7 +146,7 @@ def _build_model(
 ) -> NgramModel:
     data, offsets = corpus.data, corpus.chunk_offsets
     order = model.order
-    release = _releaser(corpus, plan, order)
+    release = releaser(corpus, plan, order)
 
     def pairs(state, lo, hi):  # type: ignore[no-untyped-def]
         _count_pairs(data, offsets, lo, hi, state[0], state[1])

@@ -26,7 +26,7 @@ from ._kernels_pieces import _count_pieces, _sketch_pieces, _viterbi_bits
 from ._train_corpus import Corpus
 from ._train_jobs import run_ranges
 from ._train_memory import MemoryPlan, release_pages
-from ._train_ngrams import NgramModel
+from ._train_ngrams import NgramModel, releaser
 
 # Load a piece table is sized for, from its estimated number of pieces.
 PIECE_LOAD = 0.7
@@ -176,13 +176,7 @@ def _segment(
         bits.put(lo, found)  # distinct keys: safe from several threads
         return state
 
-    shift = 1 if order <= 15 else 0
-
-    def release(lo: int, hi: int) -> None:
-        corpus.release(lo, hi)
-        plan.release_maxlen(int(offsets[lo]) >> shift, (int(offsets[hi]) >> shift) + 1)
-
-    run_ranges(ranges, lambda: None, segment, workers, progress, release)
+    run_ranges(ranges, lambda: None, segment, workers, progress, releaser(corpus, plan, order))
 
 
 def count_pieces(
