@@ -131,6 +131,23 @@ class FileArray:
             os.remove(self.path)
 
 
+@dataclass(frozen=True)
+class Held:
+    """Arrays put aside by :meth:`MemoryPlan.hold`: in memory, or in the file ``path``."""
+
+    arrays: tuple[np.ndarray, ...]
+    path: str
+
+    def take(self) -> tuple[np.ndarray, ...]:
+        """The arrays (read back and the file removed, if they were in one)."""
+        if not self.path:
+            return self.arrays
+        with np.load(self.path) as saved:
+            arrays = tuple(saved[f"arr_{i}"] for i in range(len(saved.files)))
+        os.remove(self.path)
+        return arrays
+
+
 @dataclass
 class MemoryPlan:
     """The trainer's memory settings for one run, and what it recorded.
@@ -146,6 +163,7 @@ class MemoryPlan:
     report: dict[str, dict[str, int]] = field(default_factory=dict)
     _files: list[FileArray] = field(default_factory=list)
     _paths: list[str] = field(default_factory=list)
+    _table: FileArray | None = None
     _warned: bool = False
 
     def scratch_path(self, name: str) -> str:
@@ -182,6 +200,35 @@ class MemoryPlan:
         }
         return parts
 
+    @property
+    def spills(self) -> bool:
+        """Whether working arrays go to files: a budget, and a directory to put them in."""
+        return self.budget is not None and self.directory is not None
+
+    def hold(self, name: str, *arrays: np.ndarray) -> Held:
+        """Keep ``arrays`` for later: in memory, or (:attr:`spills`) in a file until taken."""
+        if not self.spills:
+            return Held(arrays, "")
+        path = self.scratch_path(name + ".work.npz")
+        np.savez(path, *arrays)
+        return Held((), path)
+
+    def table_array(self, name: str, rows: int) -> np.ndarray | None:
+        """A ``uint64[rows, 2]`` array in a file (:attr:`spills`), whose pages
+        :meth:`release_table` hands back; None if arrays stay in memory."""
+        if not self.spills:
+            return None
+        assert self.directory is not None
+        self._table = FileArray(self.directory, name + ".work", rows * 16, 0)
+        self._files.append(self._table)
+        return self._table.array.view(np.uint64).reshape(rows, 2)
+
+    def release_table(self, start: int = 0, stop: int = 1 << 62) -> None:
+        """Hand back the pages of rows ``start..stop-1`` (default: all) of the last
+        :meth:`table_array` (a no-op without one)."""
+        if self._table is not None:
+            self._table.release(16 * start, min(16 * stop, 1 << 62))
+
     def maxlen(self, make: Callable[[], np.ndarray], size: int, fill: int) -> np.ndarray:
         """A fresh ``maxlen``: ``make()`` in memory, or a file of ``size`` bytes filled with
         ``fill`` in the corpus directory."""
@@ -194,7 +241,7 @@ class MemoryPlan:
     def release_maxlen(self, start: int, stop: int) -> None:
         """Hand back the pages of ``maxlen`` bytes ``start..stop-1`` if it is a file."""
         for handle in self._files:
-            if handle.path.endswith("maxlen.work"):
+            if handle.path.endswith("maxlen.work"):  # the n-gram model's table files are others
                 handle.release(start, stop)
 
     def close(self) -> None:

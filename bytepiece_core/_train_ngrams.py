@@ -30,7 +30,7 @@ from ._hashtable import (
 from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
 from ._train_corpus import Corpus
 from ._train_jobs import run_ranges
-from ._train_memory import MemoryPlan, partition_progress
+from ._train_memory import Held, MemoryPlan, partition_progress
 
 __all__ = ["NgramModel", "build_ngram_model"]
 
@@ -69,21 +69,28 @@ class NgramModel:
             return self.maxlen[:n_bytes].copy()
         return np.stack([self.maxlen & 15, self.maxlen >> 4], axis=1).reshape(-1)[:n_bytes]
 
-    def flat(self, release: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def flat(
+        self, release: bool = False, plan: MemoryPlan | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mtab, mval, meta)``: the tables of lengths 3.. in one array.
 
         With ``release`` each per-length table is dropped once copied, so assembling costs
-        one table's memory at a time rather than the whole model's.
+        one table's memory at a time rather than the whole model's; with a ``plan`` that
+        spills, the array is a file whose pages are handed back as they are written, so
+        assembling costs no more than the model.
         """
         meta = np.zeros((self.order + 1, 2), np.int64)
         total = 0
         for k, table in enumerate(self.tables, start=3):
             meta[k] = (total, table.shape[0])
             total += table.shape[0]
-        mtab = big_array((max(total, 1), 2), np.uint64)
+        mapped = plan.table_array("model", max(total, 1)) if plan is not None else None
+        mtab = mapped if mapped is not None else big_array((max(total, 1), 2), np.uint64)
         for k in range(3, 3 + len(self.tables)):
             start, cap = meta[k]
             mtab[start : start + cap] = self.tables[k - 3]
+            if plan is not None:
+                plan.release_table(start, start + cap)
             if release:  # a fresh array, not a view: a view would keep the table alive
                 self.tables[k - 3] = np.zeros((0, 2), np.uint64)
         if release:
@@ -211,7 +218,7 @@ def _build_model(
         cap = capacity_for(estimate / parts, COUNT_LOAD)
         report = partition_progress(functools.partial(progress, k), parts)
         n = 0
-        found: list[tuple[np.ndarray, np.ndarray]] = []
+        found: list[tuple[Held, int, int]] = []  # each partition's kept n-grams, size, top
         for part in range(parts):
             keys, counts, n_part = _count_length(
                 model,
@@ -230,15 +237,16 @@ def _build_model(
                 min_count,
             )
             n += n_part
-            found.append((keys, counts))
+            top = int(counts.max()) if len(counts) else 0
+            found.append((plan.hold(f"kept{k}.{part}", keys, counts), len(keys), top))
             del keys, counts
         model.counted.append(n)
-        n_kept = sum(len(f[0]) for f in found)
-        top = max((int(f[1].max()) for f in found if len(f[1])), default=0)
+        n_kept = sum(f[1] for f in found)
+        top = max(f[2] for f in found)
         table = new_table(capacity_for(n_kept, MODEL_LOAD))
         counts_of = big_array(table.shape[0], np.uint32 if top < 2**32 else np.uint64)
         while found:  # a partition at a time, each dropped once in the table
-            keys, counts = found.pop(0)
+            keys, counts = found.pop(0)[0].take()
             if k == 3:
                 prefix = counts2[(keys >> np.uint64(8)).astype(np.int64)]
             else:

@@ -166,7 +166,7 @@ def _segment(
 ) -> None:
     """Put the piece-start bits of each range in ``bits``, by the n-gram Viterbi."""
     data, offsets = corpus.data, corpus.chunk_offsets
-    mtab, mval, meta = model.flat(release=True)
+    mtab, mval, meta = model.flat(release=True, plan=plan)
     uni, bi, maxlen, order = model.uni, model.bi, model.maxlen, model.order
 
     def segment(state, lo, hi):  # type: ignore[no-untyped-def]
@@ -177,6 +177,7 @@ def _segment(
         return state
 
     run_ranges(ranges, lambda: None, segment, workers, progress, releaser(corpus, plan, order))
+    plan.release_table()  # the model, if in a file: its pages are not needed any more
 
 
 def count_pieces(
