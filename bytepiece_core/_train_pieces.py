@@ -177,7 +177,8 @@ def _segment(
         return state
 
     run_ranges(ranges, lambda: None, segment, workers, progress, releaser(corpus, plan, order))
-    plan.release_table()  # the model, if in a file: its pages are not needed any more
+    plan.release_table()  # the model and maxlen, if in files: their pages are not needed
+    plan.release_maxlen(0, 1 << 62)
 
 
 def count_pieces(
