@@ -74,14 +74,24 @@ def _mfind(mtab, meta, k, key):  # pragma: no cover - compiled
             j = 0
 
 
+# Highest order whose ``maxlen`` values fit in 4 bits, two to a byte.
+NIBBLE_ORDER = 15
+
+
+def maxlen_layout(n_bytes: int, order: int) -> tuple[int, int, int]:
+    """``(size, fill, shift)`` of ``maxlen`` for ``n_bytes`` of corpus and n-grams up to
+    ``order``: its bytes, the byte value setting every corpus byte to 1, and the shift from a
+    corpus byte's index to its ``maxlen`` byte (as ``_ml_shift``)."""
+    if order <= NIBBLE_ORDER:
+        return n_bytes // 2 + 1, 0x11, 1
+    return n_bytes + 1, 1, 0
+
+
 def maxlen_array(n_bytes: int, order: int) -> np.ndarray:
     """A fresh ``maxlen`` (every byte at 1) for ``n_bytes`` of corpus, n-grams up to ``order``."""
-    if order <= 15:
-        out = big_array(n_bytes // 2 + 1, np.uint8)
-        out.fill(0x11)
-    else:
-        out = big_array(n_bytes + 1, np.uint8)
-        out.fill(1)
+    size, fill, _ = maxlen_layout(n_bytes, order)
+    out = big_array(size, np.uint8)
+    out.fill(fill)
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._train_corpus import DATA_FILE, OFFSETS_FILE, Corpus, open_corpus
+from ._train_memory import load_mapped
 from ._train_ngrams import NgramModel
 from ._train_pieces import PieceCounts
 
@@ -131,12 +132,7 @@ class Checkpoint:
 
     def _load(self, name: str, mapped: bool = False) -> np.ndarray:
         path = self.directory / (name + ".npy")
-        if mapped:  # private map: writable, nothing written back; a plain ndarray for Numba
-            try:
-                return np.asarray(np.load(path, mmap_mode="c"))
-            except ValueError:  # an empty array cannot be mapped
-                pass
-        return np.load(path)
+        return load_mapped(path) if mapped else np.load(path)
 
     # -- the stages ----------------------------------------------------------------------
 

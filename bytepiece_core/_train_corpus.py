@@ -79,8 +79,8 @@ class Corpus:
         if not self.maps:
             return
         offsets = self.chunk_offsets
-        _advise_free(self.maps[0], int(offsets[c_lo]), int(offsets[c_hi]))
-        _advise_free(self.maps[1], 8 * c_lo, 8 * (c_hi + 1))
+        advise_free(self.maps[0], int(offsets[c_lo]), int(offsets[c_hi]))
+        advise_free(self.maps[1], 8 * c_lo, 8 * (c_hi + 1))
 
     @property
     def n_bytes(self) -> int:
@@ -93,9 +93,11 @@ class Corpus:
         return int(self.chunk_offsets.shape[0] - 1)
 
 
-def _advise_free(mapping: mmap.mmap, start: int, stop: int) -> None:
-    """Drop the pages of ``mapping[start:stop]`` from memory (``MADV_DONTNEED``)."""
+def advise_free(mapping: mmap.mmap, start: int, stop: int) -> None:
+    """Drop the pages of ``mapping[start:stop]`` (clamped to the mapping) from memory
+    (``MADV_DONTNEED``)."""
     start -= start % mmap.PAGESIZE
+    stop = min(stop, len(mapping))
     if stop > start and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
         mapping.madvise(mmap.MADV_DONTNEED, start, stop - start)
 

@@ -4,10 +4,11 @@ Each pass (byte pairs, the n-grams of one length, raising ``maxlen``, the n-gram
 the piece counting) is one task per range of chunks, run on the workers of a
 ``dask.distributed.Client``, with the same kernels as the threaded run (``_train_jobs``), so
 the result is the same. The small results (byte and pair counts, HyperLogLog registers) are
-folded in the driver. The partial counting tables of the n-gram and piece passes are merged
-on the workers instead, pairwise as tasks complete (a reduction tree whose merges run while
-other ranges are still being counted); only the last table's entries reach the driver: the
-kept n-grams, or the candidate pieces. So the driver never holds a counting table.
+folded in the driver. The counting tables of the n-gram and piece passes stay on the workers:
+each lane (one per worker thread) counts its ranges into one table handed from task to task,
+the lanes' tables are merged pairwise on the workers, and only the last table's entries reach
+the driver: the kept n-grams, or the candidate pieces. So the driver never holds a counting
+table.
 
 Nothing large travels in the task graph. Tasks open the on-disk corpus (``_train_corpus``)
 by path with ``np.memmap``, so its directory must be visible to every worker (same machine,
@@ -15,8 +16,7 @@ or a shared filesystem). The state shared between passes lives in files of a ``d
 directory made next to the corpus (removed at the end): ``maxlen`` (written in place by the
 raising tasks, each for its own chunks: a chunk's last byte, which may share a packed byte
 with the next chunk's first, is never raised, so tasks never write the same bits), the n-gram
-model tables a pass reads, and the Viterbi's piece-start bits of each range. Counting tasks
-return their partial tables compacted to the occupied slots.
+model tables a pass reads, and the Viterbi's piece-start bits of each range.
 
 ``dask`` is an optional dependency, imported only here.
 """
@@ -39,14 +39,13 @@ from ._hashtable import (
     _merge,
     _piece_entries,
     _piece_merge,
-    capacity_for,
     hll_estimate,
     new_table,
 )
 from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
 from ._kernels_pieces import _count_pieces, _sketch_pieces, _viterbi_bits
 from ._train_corpus import DATA_FILE, Corpus, open_corpus
-from ._train_memory import MemoryPlan
+from ._train_memory import MemoryPlan, load_mapped
 
 __all__ = ["DaskPasses", "check_client", "connect", "parse_scheduler"]
 
@@ -165,14 +164,6 @@ def _corpus(directory: str) -> Corpus:
     return open_corpus(directory, 0, "")
 
 
-def _open(path: str) -> np.ndarray:
-    """A shared array, mapped privately (writable, as the kernels expect; nothing written back)."""
-    try:
-        return np.asarray(np.load(path, mmap_mode="c"))
-    except ValueError:  # an empty array cannot be mapped
-        return np.load(path)
-
-
 def _task_pairs(directory: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     corpus = _corpus(directory)
     counts1, counts2 = np.zeros(256, np.int64), np.zeros(65536, np.int64)
@@ -183,7 +174,7 @@ def _task_pairs(directory: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarra
 
 def _model(mtab_path: str) -> np.ndarray:
     """The model tables a pass reads, or the empty stand-in of lengths up to 8."""
-    return _open(mtab_path) if mtab_path else np.zeros((1, 2), np.uint64)
+    return load_mapped(mtab_path) if mtab_path else np.zeros((1, 2), np.uint64)
 
 
 State = tuple[np.ndarray, int]
@@ -205,7 +196,7 @@ def _task_count(
     """Count a range's candidate ``k``-grams into its lane's table ``state`` (a new one of
     ``cap`` slots for the lane's first range), updated in place and returned."""
     corpus = _corpus(directory)
-    maxlen, mtab = _open(maxlen_path), _model(mtab_path)
+    maxlen, mtab = load_mapped(maxlen_path), _model(mtab_path)
     table, n = state if state is not None else (new_table(cap), 0)
     return _count_order(  # type: ignore[no-any-return]
         corpus.data,
@@ -246,7 +237,7 @@ def _task_raise(
         k,
         _model(mtab_path),
         meta,
-        _open(kept_path),
+        load_mapped(kept_path),
         registers,
     )
     shared.flush()
@@ -268,16 +259,16 @@ def _task_segment(
 ) -> np.ndarray:
     corpus = _corpus(directory)
     data, offsets = corpus.data, corpus.chunk_offsets
-    mtab = _open(mtab_path)
+    mtab = load_mapped(mtab_path)
     bits = _viterbi_bits(
         data,
         offsets,
         lo,
         hi,
-        _open(maxlen_path),
+        load_mapped(maxlen_path),
         ensure_unicode,
-        _open(uni_path),
-        _open(bi_path),
+        load_mapped(uni_path),
+        load_mapped(bi_path),
         mtab,
         mtab.view(np.float64),
         meta,
@@ -469,7 +460,7 @@ class DaskPasses:
         return np.zeros(0, np.uint8)
 
     def load_maxlen(self) -> np.ndarray:
-        return _open(self.maxlen_path)
+        return load_mapped(self.maxlen_path)
 
     def pairs(self, ranges: Ranges, progress: Callable[[int], None]) -> list[tuple[Any, Any]]:
         counts1, counts2 = np.zeros(256, np.int64), np.zeros(65536, np.int64)
@@ -562,9 +553,7 @@ class DaskPasses:
             return (self.maxlen_path, ensure_unicode, *model_paths, meta, model.order, bits)
 
         self._run(_task_segment, ranges, segment_args, sketch, progress)
-        estimate = hll_estimate(registers) * 1.05 + 16
-        parts = plan.partitions("pieces", capacity_for(estimate, _LOAD), 1)
-        cap = capacity_for(estimate / parts, _LOAD)
+        parts, cap = plan.split("pieces", hll_estimate(registers) * 1.05 + 16, _LOAD, 1)
         for part in range(parts):
 
             def count_args(lo: int, hi: int, nbytes: int, part: int = part) -> tuple[Any, ...]:

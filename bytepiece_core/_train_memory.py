@@ -33,7 +33,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FileArray", "MemoryPlan", "parse_size", "release_pages"]
+from ._hashtable import capacity_for
+from ._train_corpus import advise_free
+
+__all__ = ["FileArray", "MemoryPlan", "load_mapped", "parse_size", "release_pages"]
 
 # Bytes of a hash-table slot (key and value, uint64 each).
 SLOT_BYTES = 16
@@ -88,6 +91,15 @@ def parse_size(value: Any, name: str = "memory_budget") -> int:
     return size
 
 
+def load_mapped(path: str | os.PathLike[str]) -> np.ndarray:
+    """The array of a ``.npy`` file, mapped privately (writable, as the kernels expect; nothing
+    written back), or read whole if it is empty (an empty array cannot be mapped)."""
+    try:
+        return np.asarray(np.load(path, mmap_mode="c"))
+    except ValueError:
+        return np.load(path)
+
+
 def release_pages(array: np.ndarray) -> None:
     """Drop the resident pages of an array mapped from a file (``np.memmap``, ``np.load`` with
     ``mmap_mode``, or ``np.frombuffer`` of an ``mmap``); a no-op for any other array. Its
@@ -96,8 +108,7 @@ def release_pages(array: np.ndarray) -> None:
     while obj is not None:
         mapping = obj if isinstance(obj, mmap.mmap) else getattr(obj, "_mmap", None)
         if isinstance(mapping, mmap.mmap):
-            if hasattr(mmap, "MADV_DONTNEED") and len(mapping):
-                mapping.madvise(mmap.MADV_DONTNEED)
+            advise_free(mapping, 0, len(mapping))
             return
         obj = getattr(obj, "base", None)
 
@@ -118,12 +129,10 @@ class FileArray:
                 self.array[start : start + (1 << 24)] = fill
                 self.release(start, start + (1 << 24))
 
-    def release(self, start: int, stop: int) -> None:
-        """Drop the pages of bytes ``start..stop-1`` from this process (kept in the file)."""
-        start -= start % mmap.PAGESIZE
-        stop = min(stop, len(self._map))
-        if stop > start and hasattr(mmap, "MADV_DONTNEED"):
-            self._map.madvise(mmap.MADV_DONTNEED, start, stop - start)
+    def release(self, start: int = 0, stop: int | None = None) -> None:
+        """Drop the pages of bytes ``start..stop-1`` (default: all) from this process; their
+        contents stay in the file."""
+        advise_free(self._map, start, len(self._map) if stop is None else stop)
 
     def remove(self) -> None:
         """Delete the file (the array stays readable while referenced)."""
@@ -163,6 +172,7 @@ class MemoryPlan:
     report: dict[str, dict[str, int]] = field(default_factory=dict)
     _files: list[FileArray] = field(default_factory=list)
     _paths: list[str] = field(default_factory=list)
+    _maxlen: FileArray | None = None
     _table: FileArray | None = None
     _warned: bool = False
 
@@ -200,6 +210,15 @@ class MemoryPlan:
         }
         return parts
 
+    def split(
+        self, name: str, estimate: float, load: float, tables: int, resident: int = 0
+    ) -> tuple[int, int]:
+        """``(partitions, slots)`` for a pass with about ``estimate`` distinct keys, counted in
+        ``tables`` tables at ``load``: :meth:`partitions`, and the slots of a partition's
+        table."""
+        parts = self.partitions(name, capacity_for(estimate, load), tables, resident)
+        return parts, capacity_for(estimate / parts, load)
+
     @property
     def spills(self) -> bool:
         """Whether working arrays go to files: a budget, and a directory to put them in."""
@@ -219,30 +238,31 @@ class MemoryPlan:
         if not self.spills:
             return None
         assert self.directory is not None
-        self._table = FileArray(self.directory, name + ".work", rows * 16, 0)
+        self._table = FileArray(self.directory, name + ".work", rows * SLOT_BYTES, 0)
         self._files.append(self._table)
         return self._table.array.view(np.uint64).reshape(rows, 2)
 
-    def release_table(self, start: int = 0, stop: int = 1 << 62) -> None:
+    def release_table(self, start: int = 0, stop: int | None = None) -> None:
         """Hand back the pages of rows ``start..stop-1`` (default: all) of the last
         :meth:`table_array` (a no-op without one)."""
         if self._table is not None:
-            self._table.release(16 * start, min(16 * stop, 1 << 62))
+            end = None if stop is None else SLOT_BYTES * stop
+            self._table.release(SLOT_BYTES * start, end)
 
     def maxlen(self, make: Callable[[], np.ndarray], size: int, fill: int) -> np.ndarray:
         """A fresh ``maxlen``: ``make()`` in memory, or a file of ``size`` bytes filled with
         ``fill`` in the corpus directory."""
         if self.directory is None:
             return make()
-        handle = FileArray(self.directory, "maxlen.work", size, fill)
-        self._files.append(handle)
-        return handle.array
+        self._maxlen = FileArray(self.directory, "maxlen.work", size, fill)
+        self._files.append(self._maxlen)
+        return self._maxlen.array
 
-    def release_maxlen(self, start: int, stop: int) -> None:
-        """Hand back the pages of ``maxlen`` bytes ``start..stop-1`` if it is a file."""
-        for handle in self._files:
-            if handle.path.endswith("maxlen.work"):  # the n-gram model's table files are others
-                handle.release(start, stop)
+    def release_maxlen(self, start: int = 0, stop: int | None = None) -> None:
+        """Hand back the pages of ``maxlen`` bytes ``start..stop-1`` (default: all) if it is a
+        file."""
+        if self._maxlen is not None:
+            self._maxlen.release(start, stop)
 
     def close(self) -> None:
         """Remove the files made (their maps close when the arrays are dropped)."""

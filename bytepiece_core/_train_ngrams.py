@@ -27,7 +27,15 @@ from ._hashtable import (
     hll_estimate,
     new_table,
 )
-from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
+from ._kernels_ngram import (
+    NIBBLE_ORDER,
+    PACKED,
+    _count_order,
+    _count_pairs,
+    _raise_maxlen,
+    maxlen_array,
+    maxlen_layout,
+)
 from ._train_corpus import Corpus
 from ._train_jobs import run_ranges
 from ._train_memory import Held, MemoryPlan, partition_progress
@@ -65,7 +73,7 @@ class NgramModel:
 
     def longest(self, n_bytes: int) -> np.ndarray:
         """The longest kept n-gram at each of the ``n_bytes`` corpus bytes (uint8[n_bytes])."""
-        if self.order > 15:
+        if self.order > NIBBLE_ORDER:
             return self.maxlen[:n_bytes].copy()
         return np.stack([self.maxlen & 15, self.maxlen >> 4], axis=1).reshape(-1)[:n_bytes]
 
@@ -119,8 +127,7 @@ def build_ngram_model(
     plan = plan if plan is not None else MemoryPlan()
     model = NgramModel(order)
     if dask is None:
-        size = corpus.n_bytes // 2 + 1 if order <= 15 else corpus.n_bytes + 1
-        fill = 0x11 if order <= 15 else 1
+        size, fill, _ = maxlen_layout(corpus.n_bytes, order)
         model.maxlen = plan.maxlen(lambda: maxlen_array(corpus.n_bytes, order), size, fill)
         return _build_model(model, corpus, min_count, ranges, workers, progress, None, plan)
     model.maxlen = dask.new_maxlen(corpus.n_bytes, order)
@@ -132,7 +139,7 @@ def build_ngram_model(
 def releaser(corpus: Corpus, plan: MemoryPlan, order: int) -> Callable[[int, int], None]:
     """What a worker hands back after a range: its corpus pages and its ``maxlen`` pages."""
     offsets = corpus.chunk_offsets
-    shift = 1 if order <= 15 else 0
+    shift = maxlen_layout(corpus.n_bytes, order)[2]
 
     def release(lo: int, hi: int) -> None:
         corpus.release(lo, hi)
@@ -211,11 +218,8 @@ def _build_model(
         estimate = hll_estimate(sketch) * 1.05 + 16
         resident = sum(t.nbytes for t in model.tables) + prev_counts.nbytes
         resident += mtab.nbytes if k > PACKED else 0
-        tables_of = workers if dask is None else 1  # Dask: the driver's merged table
-        parts = plan.partitions(
-            f"length {k}", capacity_for(estimate, COUNT_LOAD), tables_of, resident
-        )
-        cap = capacity_for(estimate / parts, COUNT_LOAD)
+        tables_of = workers if dask is None else 1  # Dask: each lane's, on its worker
+        parts, cap = plan.split(f"length {k}", estimate, COUNT_LOAD, tables_of, resident)
         report = partition_progress(functools.partial(progress, k), parts)
         n = 0
         found: list[tuple[Held, int, int]] = []  # each partition's kept n-grams, size, top
@@ -292,11 +296,11 @@ def _count_length(
     ranges: Ranges,
     workers: int,
     progress: Callable[[int], None],
-    dask: Any = None,
-    part: int = 0,
-    parts: int = 1,
-    release: Callable[[int, int], None] | None = None,
-    min_count: int = 1,
+    dask: Any,
+    part: int,
+    parts: int,
+    release: Callable[[int, int], None],
+    min_count: int,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """``(keys, counts)`` of the candidate ``k``-grams of hash partition ``part`` of ``parts``
     counted at least ``min_count`` times, and the number of candidates counted.
@@ -316,7 +320,7 @@ def _count_length(
         count,
         workers,
         progress,
-        release if release is not None else corpus.release,
+        release,
     )
     table, n = tables.pop(0)
     while tables:

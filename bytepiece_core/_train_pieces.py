@@ -18,14 +18,13 @@ from ._hashtable import (
     HLL_BITS,
     _piece_entries,
     _piece_merge,
-    capacity_for,
     hll_estimate,
     new_table,
 )
 from ._kernels_pieces import _count_pieces, _sketch_pieces, _viterbi_bits
 from ._train_corpus import Corpus
 from ._train_jobs import run_ranges
-from ._train_memory import MemoryPlan, release_pages
+from ._train_memory import MemoryPlan, load_mapped, release_pages
 from ._train_ngrams import NgramModel, releaser
 
 # Load a piece table is sized for, from its estimated number of pieces.
@@ -92,7 +91,7 @@ class _Store:
     def __init__(self, plan: MemoryPlan) -> None:
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.files = []
-        if plan.budget is not None and plan.directory is not None:
+        if plan.spills:
             self.paths = [plan.scratch_path(f"pieces.{name}.work") for name in self.NAMES]
             self.files = [open(path, "wb") for path in self.paths]
 
@@ -140,12 +139,7 @@ class _Bits:
 
     def get(self, lo: int) -> np.ndarray:
         found = self.ranges[lo]
-        if isinstance(found, np.ndarray):
-            return found
-        try:
-            return np.asarray(np.load(found, mmap_mode="c"))
-        except ValueError:  # an empty array cannot be mapped
-            return np.load(found)
+        return found if isinstance(found, np.ndarray) else load_mapped(found)
 
     def clear(self) -> None:
         for found in self.ranges.values():
@@ -178,7 +172,7 @@ def _segment(
 
     run_ranges(ranges, lambda: None, segment, workers, progress, releaser(corpus, plan, order))
     plan.release_table()  # the model and maxlen, if in files: their pages are not needed
-    plan.release_maxlen(0, 1 << 62)
+    plan.release_maxlen()
 
 
 def count_pieces(
@@ -242,8 +236,7 @@ def _count(
         corpus.release,
     )
     estimate = hll_estimate(np.maximum.reduce(sketches)) * 1.05 + 16
-    parts = plan.partitions("pieces", capacity_for(estimate, PIECE_LOAD), workers)
-    cap = capacity_for(estimate / parts, PIECE_LOAD)
+    parts, cap = plan.split("pieces", estimate, PIECE_LOAD, workers)
     for part in range(parts):
 
         def count(state, lo, hi, part=part):  # type: ignore[no-untyped-def]
