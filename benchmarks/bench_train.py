@@ -9,6 +9,8 @@ ratios to the reference. The reference is slow (minutes), so its result at 21 MB
     python benchmarks/bench_train.py        # 21 MB: warm and cold cache, 2 workers, SentencePiece
     python benchmarks/bench_train.py --scaling          # also 5, 10 and ~100 MB
     python benchmarks/bench_train.py --ref-python /tmp/refenv/bin/python --refresh-reference
+    python benchmarks/bench_train.py --no-reference --baseline-tree ../old-checkout
+                                     # ours against another checkout of ours, A/B/A/B, 21 MB
 
 This is a measurement, not a test: it prints a table and writes ``results/bench_train.json``.
 """
@@ -97,11 +99,12 @@ def run_child(
     workers: int,
     out: Path,
     env: dict[str, str] | None = None,
+    tree: Path = ROOT,
 ) -> dict:
     """Run one training in a subprocess; returns its JSON result plus ``max_rss_mb``."""
     cmd = [
         python,
-        str(Path(__file__).resolve()),
+        str(tree / "benchmarks" / "bench_train.py"),
         "--child",
         impl,
         "--workers",
@@ -115,7 +118,7 @@ def run_child(
     ]
     # stderr: the reference draws tqdm bars there; a failure is reported by the exit code
     stderr = subprocess.DEVNULL if impl == "ref" else None
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=str(ROOT))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=str(tree))
     assert proc.stdout is not None
     stdout = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -157,6 +160,37 @@ def reference(python: str, files: list[Path], refresh: bool) -> dict:
     return result
 
 
+def compare_trees(baseline: Path, files: list[Path], folder: Path) -> None:
+    """Ours against the trainer of another checkout on the 21 MB mix: 3 alternating runs of
+    each with 1 and with 2 workers (warm caches), medians and ratios; the models must be the
+    same byte for byte."""
+    python = sys.executable
+    trees = {"this": ROOT, "baseline": baseline}
+    for tree in trees.values():  # warm each tree's Numba cache
+        run_child(python, "ours", make_corpus(folder, 1 * MB), 1, folder / "warm.model", tree=tree)
+    print(f"{'run':22s} {'median s':>9s} {'peak RSS MB':>12s}")
+    for workers in (1, 2):
+        runs: dict[str, list[dict]] = {name: [] for name in trees}
+        for _ in range(3):
+            for name, tree in trees.items():
+                out = folder / f"{name}{workers}.model"
+                runs[name].append(run_child(python, "ours", files, workers, out, tree=tree))
+        same = (folder / f"this{workers}.model").read_bytes() == (
+            folder / f"baseline{workers}.model"
+        ).read_bytes()
+        medians = {}
+        for name, results in runs.items():
+            seconds = sorted(r["seconds"] for r in results)[1]
+            rss = sorted(r["max_rss_mb"] for r in results)[1]
+            medians[name] = (seconds, rss)
+            print(f"{name + f', {workers} worker(s)':22s} {seconds:9.2f} {rss:12.1f}")
+        (ts, tr), (bs, br) = medians["this"], medians["baseline"]
+        print(
+            f"  this / baseline: time {ts / bs:.3f}, peak RSS {tr / br:.3f}; "
+            f"same model file: {same}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--child", choices=["ours", "ref", "spm"], help=argparse.SUPPRESS)
@@ -176,6 +210,15 @@ def main() -> None:
         help="re-run the reference instead of using its cached result",
     )
     parser.add_argument("--scaling", action="store_true", help="also run 5, 10 and ~100 MB")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the reference and its ratios"
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="another checkout of this project: its trainer is run beside ours (alternating, "
+        "3 runs each, 1 and 2 workers) and the models compared",
+    )
     args = parser.parse_args()
     if args.child:
         args.impl = args.child
@@ -187,6 +230,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         files = make_corpus(folder, None)
+        if args.baseline_tree is not None:
+            compare_trees(args.baseline_tree.resolve(), files, folder)
+            return
         ref = reference(args.ref_python, files, args.refresh_reference)
         report["reference 21MB"] = {k: v for k, v in ref.items() if k != "model"}
         # Warm the cache, then measure.

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._mix import GOLDEN
 from ._numba import kernel
-
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 @kernel
@@ -38,7 +37,7 @@ def _number_pairs(ctx, data):  # pragma: no cover - compiled
         if c < 0:
             continue
         key = c * 256 + np.int64(data[i])
-        h = np.int64((np.uint64(key) * _MIX) >> np.uint64(20)) & mask
+        h = np.int64((np.uint64(key) * GOLDEN) >> np.uint64(20)) & mask
         while True:
             e = slots[h]
             if e < 0:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._mix import _splitmix64
 from ._numba import kernel
 
 _NEWLINE = 10
@@ -44,16 +45,6 @@ def _chunk_end(data, pos, stop):  # pragma: no cover - compiled
     while i < stop and data[i] == _NEWLINE:
         i += 1
     return i
-
-
-@kernel
-def _splitmix64(state):  # pragma: no cover - compiled
-    """One step of SplitMix64: returns ``(new_state, output)``, both uint64."""
-    state = state + np.uint64(0x9E3779B97F4A7C15)
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return state, z ^ (z >> np.uint64(31))
 
 
 @kernel

@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._hashtable import _build, capacity_for, new_table
 from ._kernels_entropy import _number_pairs
-from ._kernels_ngram import maxlen_array
-from ._kernels_pieces import _emissions, _viterbi_bits
-from ._train_corpus import Corpus, TrainingTexts, documents, read_corpus
-from ._train_jobs import chunk_ranges
-from ._train_ngrams import NgramModel as _TrainNgramModel
-from ._train_ngrams import _raise, build_ngram_model
+from ._training.corpus import TrainingCorpus, TrainingTexts, documents, read_corpus
+from ._training.ngram_tables import NgramTables
+from ._training.ngrams import build_ngram_model, longest_kept
+from ._training.passes import LocalPasses
+from ._training.viterbi import chunk_emissions, piece_starts
 from .metrics import evaluate
+from .model import N_SPECIAL
 from .tokenizer import Tokenizer
-from .trainer import Trainer, TrainEvent
+from .trainer import Trainer, TrainEvent, check_options
+from .utf8 import char_index
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "NgramModel",
     "Sweep",
+    "best_size",
     "conditional_entropies",
     "ngram_entropy",
     "ngram_model",
@@ -121,12 +122,29 @@ class Sweep:
 
     def best_size(self, column: str = "description_bits") -> int:
         """The requested size that minimizes ``column`` (default: the description length)."""
-        return int(self.table["size"].to_numpy()[int(np.argmin(self.table[column].to_numpy()))])
+        best = best_size(self.table, column)
+        if best is None:
+            raise ValueError(f"the sweep has no values of {column!r} to choose a size by")
+        return best
+
+
+def best_size(table: pd.DataFrame, column: str = "description_bits") -> int | None:
+    """The ``size`` of the row of a sweep table whose ``column`` is least (NaN rows skipped),
+    or None if the table has no such values.
+
+    >>> import pandas as pd
+    >>> best_size(pd.DataFrame({"size": [300, 500, 800], "description_bits": [9.0, 7.0, 8.0]}))
+    500
+    """
+    if column not in table or table[column].isna().all():
+        return None
+    values = table[column].to_numpy(dtype=float)
+    return int(table["size"].to_numpy()[int(np.nanargmin(values))])
 
 
 def _vocab_bits(tokenizer: Tokenizer) -> float:
-    pieces = tokenizer.vocab.pieces[3:]
-    counts = tokenizer.vocab.counts[3:]
+    pieces = tokenizer.vocab.pieces[N_SPECIAL:]
+    counts = tokenizer.vocab.counts[N_SPECIAL:]
     gamma = 2 * np.floor(np.log2(np.maximum(counts, 1))) + 1
     return float(8 * sum(map(len, pieces)) + gamma.sum())
 
@@ -174,7 +192,7 @@ def vocab_sweep(
         for prefix, m in (("train", train), ("heldout", evaluate(tok, held) if held else None)):
             for key in ("bytes_per_token", "bits_per_byte", "bits_per_token"):
                 row[f"{prefix}_{key}"] = getattr(m, key) if m is not None else float("nan")
-        piece_len = np.fromiter(map(len, tok.vocab.pieces[3:]), np.int64)
+        piece_len = np.fromiter(map(len, tok.vocab.pieces[N_SPECIAL:]), np.int64)
         row["mean_piece_bytes"] = float(piece_len.mean())
         row["corpus_bits"] = train.bits_per_byte * train.n_bytes
         row["vocab_bits"] = _vocab_bits(tok)
@@ -192,13 +210,8 @@ class NgramModel:
     ``log count(s) - log count(s[:-1])`` for n-grams kept by ``min_count``.
     """
 
-    def __init__(self, model: _TrainNgramModel, ensure_unicode: bool, isolate_digits: bool) -> None:
+    def __init__(self, model: NgramTables, ensure_unicode: bool, isolate_digits: bool) -> None:
         self._model = model
-        self._model.maxlen = np.zeros(0, np.uint8)  # the training corpus's: not needed here
-        self._flat = model.flat()
-        keys = np.flatnonzero(model.bi > -np.inf).astype(np.uint64)
-        self._table2 = new_table(capacity_for(len(keys), 0.6))
-        _build(self._table2, keys, keys)
         self.order = model.order
         self.ensure_unicode = ensure_unicode
         self.isolate_digits = isolate_digits
@@ -211,18 +224,11 @@ class NgramModel:
         """n-grams kept for each length 1..order."""
         return list(self._model.kept[1:])
 
-    def _prepare(self, text: str) -> tuple[Corpus, np.ndarray]:
+    def _prepare(self, text: str) -> tuple[TrainingCorpus, np.ndarray]:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         corpus = read_corpus([text], self.isolate_digits, 1, lambda docs, nbytes: None)
-        model = replace(self._model, maxlen=maxlen_array(corpus.n_bytes, self.order))
-        ranges = chunk_ranges(corpus.chunk_offsets, 1)
-        mtab, _, meta = self._flat
-        if self.order >= 2 and corpus.n_bytes:
-            _raise(model, corpus, 2, self._table2, ranges, 1, False)
-            for k in range(3, self.order + 1):
-                _raise(model, corpus, k, self._model.tables[k - 3], ranges, 1, False, mtab, meta)
-        return corpus, model.maxlen
+        return corpus, longest_kept(self._model, corpus)
 
     def segment(self, text: str) -> list[bytes]:
         """The words of ``text`` under the n-gram-model Viterbi (the trainer's stage 3): the
@@ -230,22 +236,7 @@ class NgramModel:
         corpus, maxlen = self._prepare(text)
         if corpus.n_bytes == 0:
             return []
-        mtab, mval, meta = self._flat
-        bits = _viterbi_bits(
-            corpus.data,
-            corpus.chunk_offsets,
-            0,
-            corpus.n_chunks,
-            maxlen,
-            self.ensure_unicode,
-            self._model.uni,
-            self._model.bi,
-            mtab,
-            mval,
-            meta,
-            self.order,
-        )
-        starts = np.flatnonzero(np.unpackbits(bits, bitorder="little")[: corpus.n_bytes])
+        starts = np.flatnonzero(piece_starts(self._model, maxlen, corpus, self.ensure_unicode))
         cuts = np.union1d(starts, corpus.chunk_offsets)
         data = corpus.data.tobytes()
         return [data[a:b] for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist())]
@@ -262,30 +253,14 @@ class NgramModel:
 
         corpus, maxlen = self._prepare(text)
         n = corpus.n_bytes
-        mtab, mval, meta = self._flat
         surprisal = np.full((n, self.order), np.nan)
-        longest = int(np.diff(corpus.chunk_offsets).max()) if n else 0
-        emissions = np.empty((max(longest, 1), self.order))
         for c in range(corpus.n_chunks):
             lo, hi = int(corpus.chunk_offsets[c]), int(corpus.chunk_offsets[c + 1])
-            _emissions(
-                corpus.data,
-                lo,
-                hi,
-                maxlen,
-                False,
-                self._model.uni,
-                self._model.bi,
-                mtab,
-                mval,
-                meta,
-                emissions,
-            )
-            block = -emissions[: hi - lo] / LN2 + 0.0  # + 0.0: no -0.0 for certain bytes
+            block = -chunk_emissions(self._model, maxlen, corpus, c) / LN2 + 0.0  # no -0.0
             block[~np.isfinite(block)] = np.nan
             surprisal[lo:hi] = block
         data = corpus.data
-        char_index = np.cumsum((data & 0xC0) != 0x80) - 1
+        chars_of = char_index(data)
         chars = data.tobytes().decode("utf-8")
         boundary = np.zeros(n, bool)
         boundary[np.cumsum([0] + [len(w) for w in self.segment(text)])[:-1]] = True
@@ -293,8 +268,8 @@ class NgramModel:
             {
                 "byte_index": np.arange(n),
                 "byte": data,
-                "char_index": char_index,
-                "char": [chars[i] for i in char_index],
+                "char_index": chars_of,
+                "char": [chars[i] for i in chars_of],
             }
         )
         for k in range(self.order):
@@ -320,17 +295,15 @@ def ngram_model(
     >>> lm.surprisal("the cat")[["char", "order_0", "order_3"]].round(2).head(3).values.tolist()
     [['t', 3.57, nan], ['h', 5.38, nan], ['e', 5.38, nan]]
     """
-    trainer = Trainer(
+    options = check_options(
         order=order,
         min_count=min_count,
         ensure_unicode=ensure_unicode,
         isolate_digits=isolate_digits,
     )
-    corpus = read_corpus(texts, isolate_digits, 1000, lambda docs, nbytes: None)
+    corpus = read_corpus(texts, options["isolate_digits"], 1000, lambda docs, nbytes: None)
     if corpus.n_bytes == 0:
         raise ValueError("texts hold no text: the n-gram model needs at least one byte")
-    ranges = chunk_ranges(corpus.chunk_offsets, 64)
-    model = build_ngram_model(
-        corpus, trainer.order, trainer.min_count, ranges, workers, lambda k, nbytes: None
-    )
-    return NgramModel(model, ensure_unicode, isolate_digits)
+    passes = LocalPasses(corpus, options["order"], workers)
+    model, _ = build_ngram_model(passes, options["min_count"], lambda k, nbytes: None)
+    return NgramModel(model, options["ensure_unicode"], options["isolate_digits"])

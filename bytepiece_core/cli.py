@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
-from ._train_corpus import expand_pattern, is_pattern
-from ._train_memory import parse_size
+from ._training.corpus import expand_pattern, is_pattern
+from .model import N_SPECIAL
 from .pretrained import available, model_path
+from .sizes import parse_size
 from .tokenizer import Tokenizer
-from .trainer import Trainer, TrainEvent
+from .trainer import Stage, Trainer, TrainEvent
 
 __all__ = ["build_parser", "main"]
 
@@ -97,7 +98,7 @@ def _decode(args: argparse.Namespace, out: TextIO) -> None:
 class _Progress:
     """Renders training events as one tqdm bar per stage (on stderr)."""
 
-    UNITS: ClassVar[dict[str, tuple[str, float]]] = {
+    UNITS: ClassVar[dict[Stage, tuple[str, float]]] = {
         "read": ("docs", 1),
         "count_ngrams": ("MB", 1e6),
         "count_pieces": ("MB", 1e6),
@@ -160,12 +161,12 @@ def _dask_client(address: str | None) -> Iterator[Any]:
     """The ``dask.distributed.Client`` of ``--dask-scheduler`` (None without it).
 
     ``local:N`` starts a local cluster of N worker processes for the run (closed after it);
-    anything else is the address of a running scheduler (see ``_train_dask.connect``).
+    anything else is the address of a running scheduler (see ``bytepiece_core.dask.connect``).
     """
     if address is None:
         yield None
         return
-    from ._train_dask import INSTALL_HINT, connect, parse_scheduler
+    from .dask import INSTALL_HINT, connect, parse_scheduler
 
     try:
         parse_scheduler(address)
@@ -233,7 +234,7 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
         else [f"{args.output}.{size}" for size in trainer.max_vocab_size]
     )
     for name, pieces in zip(written, trainer.pieces):
-        out.write(f"wrote {name}: {len(pieces) + 3} ids\n")
+        out.write(f"wrote {name}: {len(pieces) + N_SPECIAL} ids\n")
     out.write(
         f"{h.n_docs} documents, {h.n_bytes} bytes, {h.candidates} candidate pieces, "
         f"{sum(h.seconds.values()):.1f} s\n"

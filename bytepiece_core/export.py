@@ -34,26 +34,35 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .model import SPECIAL_TOKENS
-from .vocab import N_SPECIAL
-
-if TYPE_CHECKING:
-    from .tokenizer import Tokenizer
+from .utf8 import is_whole_utf8
+from .vocab import N_SPECIAL, Vocab
 
 __all__ = [
+    "HasVocab",
     "bytes_to_unicode",
-    "from_vocab",
     "huggingface_json",
     "sentencepiece_proto",
     "to_huggingface",
     "to_sentencepiece",
 ]
+
+
+class HasVocab(Protocol):
+    """Anything that holds a :class:`~bytepiece_core.vocab.Vocab` (a ``Tokenizer``)."""
+
+    @property
+    def vocab(self) -> Vocab: ...
+
+
+def _vocab_of(source: Vocab | HasVocab) -> Vocab:
+    return source if isinstance(source, Vocab) else source.vocab
+
 
 # SentencePiece's ModelProto.SentencePiece.Type values.
 _NORMAL, _UNKNOWN, _CONTROL, _UNUSED, _BYTE = 1, 2, 3, 5, 6
@@ -62,10 +71,7 @@ SP_SPECIALS = ("<unk>", "<s>", "</s>")
 
 
 def _decodes(piece: bytes) -> str | None:
-    try:
-        return piece.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return piece.decode("utf-8") if is_whole_utf8(piece) else None
 
 
 def _unique_names(names: tuple[str, ...], taken: set[str]) -> list[str]:
@@ -79,7 +85,7 @@ def _unique_names(names: tuple[str, ...], taken: set[str]) -> list[str]:
     return out
 
 
-def sentencepiece_proto(tok: Tokenizer) -> Any:
+def sentencepiece_proto(tok: Vocab | HasVocab) -> Any:
     """The SentencePiece ``ModelProto`` of a tokenizer (see the module docstring).
 
     Parameters
@@ -107,7 +113,7 @@ def sentencepiece_proto(tok: Tokenizer) -> Any:
     pb: Any = importlib.import_module("sentencepiece.sentencepiece_model_pb2")
 
     SentencePiece = pb.ModelProto.SentencePiece
-    vocab = tok.vocab
+    vocab = _vocab_of(tok)
     texts = [_decodes(p) for p in vocab.pieces]
     taken = {t for t in texts[N_SPECIAL:] if t is not None}
     taken |= {f"<0x{b:02X}>" for b in range(256)}
@@ -156,7 +162,7 @@ def sentencepiece_proto(tok: Tokenizer) -> Any:
     return pb.ModelProto(pieces=pieces, trainer_spec=trainer_spec, normalizer_spec=normalizer_spec)
 
 
-def to_sentencepiece(tok: Tokenizer, path: str | os.PathLike[str]) -> None:
+def to_sentencepiece(tok: Vocab | HasVocab, path: str | os.PathLike[str]) -> None:
     """Write ``tok`` as a SentencePiece model file (see :func:`sentencepiece_proto`)."""
     Path(path).write_bytes(sentencepiece_proto(tok).SerializeToString())
 
@@ -205,7 +211,7 @@ def exact_scores(logp: np.ndarray) -> list[int]:
     return [int(x) for x in scaled.tolist()]
 
 
-def huggingface_json(tok: Tokenizer) -> dict[str, Any]:
+def huggingface_json(tok: Vocab | HasVocab) -> dict[str, Any]:
     """The ``tokenizer.json`` content of ``tok`` for HF ``tokenizers`` (module docstring).
 
     >>> from bytepiece_core import Tokenizer
@@ -216,7 +222,7 @@ def huggingface_json(tok: Tokenizer) -> dict[str, Any]:
     ('aĠb', 'MergedWithPrevious')
     """
     table = bytes_to_unicode()
-    vocab = tok.vocab
+    vocab = _vocab_of(tok)
     logp = exact_scores(vocab.logp[N_SPECIAL:])
     entries: list[list[Any]] = [[name, 0] for name in SPECIAL_TOKENS]
     entries += [
@@ -269,68 +275,10 @@ def huggingface_json(tok: Tokenizer) -> dict[str, Any]:
     }
 
 
-def to_huggingface(tok: Tokenizer, path: str | os.PathLike[str]) -> None:
+def to_huggingface(tok: Vocab | HasVocab, path: str | os.PathLike[str]) -> None:
     """Write ``tok`` as a ``tokenizer.json`` for HF ``tokenizers`` (see :func:`huggingface_json`).
 
     Python's ``json`` writes each float64 score in its shortest exact form.
     """
     with open(path, "w", encoding="utf-8") as out:
         json.dump(huggingface_json(tok), out, ensure_ascii=False)
-
-
-def _piece_bytes(key: Any) -> bytes:
-    if isinstance(key, bytes):
-        piece = key
-    elif isinstance(key, str):
-        piece = key.encode("utf-8")
-    else:
-        raise TypeError(f"pieces are str or bytes, got {key!r} ({type(key).__name__})")
-    if not piece:
-        raise ValueError("the empty string is not a piece: remove it from the dictionary")
-    return piece
-
-
-def from_vocab(
-    pieces: Mapping[str, int] | Mapping[bytes, int] | Mapping[str | bytes, int],
-    max_vocab_size: int | None = None,
-    max_piece_length: int | None = None,
-    min_count: int = 1,
-    workers: int = 1,
-) -> dict[bytes, int]:
-    """``{piece: count}`` of a BytePiece vocabulary built from a piece-frequency dictionary.
-
-    What the reference's ``convert_to_bytepiece`` does: complete the 256 single bytes (count 1),
-    re-split pieces longer than ``max_piece_length`` or rarer than ``min_count``, remove wasted
-    pieces (ALGORITHM.md 2.4 steps 1-4) and, if ``max_vocab_size`` is given, cut to it (step 5).
-
-    >>> vocab = from_vocab({"ab": 3, "abc": 1, "c": 2}, max_piece_length=2)
-    >>> vocab[b"ab"], len(from_vocab({"ab": 3}))
-    (4, 257)
-    """
-    from ._train_pieces import PieceCounts
-    from ._train_prune import prune_pieces
-
-    table: dict[bytes, int] = {}
-    for key, count in pieces.items():
-        piece = _piece_bytes(key)
-        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-            raise ValueError(f"counts are positive integers, got {count!r} for {key!r}")
-        if piece in table:
-            raise ValueError(f"{key!r} is given twice (as str and as bytes)")
-        table[piece] = int(count)
-    if not table:
-        raise ValueError("pieces is empty: give at least one {piece: count}")
-    keys = list(table)
-    lens = np.fromiter(map(len, keys), np.int64, len(keys))
-    pos = np.zeros(len(keys), np.int64)
-    np.cumsum(lens[:-1], out=pos[1:])
-    data = np.frombuffer(b"".join(keys), np.uint8)
-    candidates = PieceCounts(pos, lens, np.fromiter(table.values(), np.int64, len(keys)))
-    size = len(table) + 256 + N_SPECIAL if max_vocab_size is None else max_vocab_size
-    longest = int(lens.max()) if max_piece_length is None else max_piece_length
-    (result,) = prune_pieces(data, candidates, [size], longest, min_count, workers, _ignore)
-    return result
-
-
-def _ignore(step: object) -> None:
-    """No progress to report."""

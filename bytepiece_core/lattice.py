@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ._kernels_lattice import _forward_backward, _lattice_edges, _nbest
+from .utf8 import chars_before
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -133,12 +134,10 @@ class Lattice:
 
 def _char_spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Character span of byte spans; a span inside a character gets that whole character."""
-    arr = np.frombuffer(data, np.uint8)
-    chars_before = np.zeros(len(data) + 1, np.int64)
-    np.cumsum((arr & 0xC0) != 0x80, out=chars_before[1:])
     if len(starts) == 0:
         return starts.copy(), ends.copy()
-    return chars_before[starts + 1] - 1, chars_before[ends]
+    before = chars_before(np.frombuffer(data, np.uint8))
+    return before[starts + 1] - 1, before[ends]
 
 
 def build_lattice(vocab: Vocab, data: bytes, alpha: float, best_ends: np.ndarray) -> Lattice:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._normalize import normalize, to_utf8
+from .model import N_SPECIAL
+from .utf8 import char_starts, is_whole_utf8
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -97,7 +99,7 @@ def evaluate(tokenizer: Tokenizer, texts: Iterable[str]) -> CorpusMetrics:
     doc_starts = np.cumsum([0] + [len(d) for d in docs[:-1]])
     ends = seg.ends + np.repeat(doc_starts, tokens_per_doc)
     starts = np.concatenate(([0], ends[:-1]))
-    is_cont = np.append((data & 0xC0) == 0x80, False)
+    is_cont = np.append(~char_starts(data), False)
     fragments = int((is_cont[starts] | is_cont[ends]).sum())
     return CorpusMetrics(
         n_bytes=n_bytes,
@@ -138,11 +140,9 @@ def piece_category(piece: bytes) -> str:
     >>> [piece_category(p) for p in [b"the", "中国".encode(), b"\\xe4", b"a1", b"  "]]
     ['Latin', 'CJK', 'byte fragment', 'mixed', 'whitespace']
     """
-    try:
-        text = piece.decode("utf-8")
-    except UnicodeDecodeError:
+    if not is_whole_utf8(piece):
         return "byte fragment"
-    classes = {_char_class(ch) for ch in text}
+    classes = {_char_class(ch) for ch in piece.decode("utf-8")}
     return classes.pop() if len(classes) == 1 else "mixed"
 
 
@@ -153,7 +153,7 @@ def vocab_table(tokenizer: Tokenizer) -> pd.DataFrame:
 
     vocab = tokenizer.vocab
     ids = np.arange(3, vocab.size)
-    pieces = list(vocab.pieces[3:])
+    pieces = list(vocab.pieces[N_SPECIAL:])
     return pd.DataFrame(
         {
             "id": ids,
@@ -161,8 +161,8 @@ def vocab_table(tokenizer: Tokenizer) -> pd.DataFrame:
             "piece": pieces,
             "n_bytes": [len(p) for p in pieces],
             "n_chars": [len(p.decode("utf-8", errors="ignore")) for p in pieces],
-            "count": vocab.counts[3:],
-            "logp": vocab.logp[3:],
+            "count": vocab.counts[N_SPECIAL:],
+            "logp": vocab.logp[N_SPECIAL:],
             "category": [piece_category(p) for p in pieces],
         }
     )

@@ -23,6 +23,8 @@ __all__ = ["ModelError", "ModelSource", "dump_model", "load_model", "parse_model
 ModelSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>")
+# Ids 0..N_SPECIAL-1 are the special tokens; pieces start at id N_SPECIAL.
+N_SPECIAL = len(SPECIAL_TOKENS)
 
 
 class ModelError(ValueError):
@@ -127,13 +129,15 @@ def parse_model(model: Mapping[str, Any]) -> tuple[list[bytes], list[int | float
         pid, _, count = entry
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise ModelError(f"model entry for {key!r} has a non-integer id {pid!r}")
-        if not 3 <= pid < n + 3:
+        if not N_SPECIAL <= pid < n + N_SPECIAL:
             raise ModelError(
                 f"model entry for {key!r} has id {pid}; a model with {n} pieces uses ids "
                 f"3..{n + 2} (0, 1, 2 are {', '.join(SPECIAL_TOKENS)})"
             )
-        if by_id[pid - 3] is not None:
-            raise ModelError(f"model id {pid} is used twice ({by_id[pid - 3]!r} and {piece!r})")
+        if by_id[pid - N_SPECIAL] is not None:
+            raise ModelError(
+                f"model id {pid} is used twice ({by_id[pid - N_SPECIAL]!r} and {piece!r})"
+            )
         if (
             isinstance(count, bool)
             or not isinstance(count, (int, float))
@@ -143,8 +147,8 @@ def parse_model(model: Mapping[str, Any]) -> tuple[list[bytes], list[int | float
             raise ModelError(
                 f"model entry for {key!r} has count {count!r}; counts must be positive numbers"
             )
-        by_id[pid - 3] = piece
-        counts[pid - 3] = count
+        by_id[pid - N_SPECIAL] = piece
+        counts[pid - N_SPECIAL] = count
     missing = [b for b in range(256) if bytes([b]) not in seen]
     if missing:
         shown = ", ".join(f"0x{b:02X}" for b in missing[:8])
@@ -164,7 +168,7 @@ def dump_model(pieces: Mapping[bytes, int | float]) -> dict[str, list[Any]]:
     """
     ordered = sorted(pieces.items(), key=lambda item: (len(item[0]), item[0]))
     return {
-        base64.b64encode(piece).decode(): [i + 3, piece.decode(errors="ignore"), count]
+        base64.b64encode(piece).decode(): [i + N_SPECIAL, piece.decode(errors="ignore"), count]
         for i, (piece, count) in enumerate(ordered)
     }
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .utf8 import char_index
+
 if TYPE_CHECKING:
     from .tokenizer import Tokenizer
 
@@ -69,9 +71,7 @@ class Peer:
 
 def _char_offsets(text: str) -> np.ndarray:
     """``out[b]`` = index of the character holding byte ``b`` of ``text.encode()`` (+ end)."""
-    data = np.frombuffer(text.encode(), np.uint8)
-    starts = np.cumsum((data & 0xC0) != 0x80)
-    return np.concatenate([starts - 1, [len(text)]]).astype(np.int64)
+    return np.concatenate([char_index(np.frombuffer(text.encode(), np.uint8)), [len(text)]])
 
 
 def train_peers(

@@ -19,6 +19,7 @@ from ._numba import entry_point
 from .lattice import Lattice, build_lattice
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
 from .pretrained import model_path
+from .utf8 import chars_before
 from .vocab import N_SPECIAL, Segmentation, Vocab
 
 __all__ = ["Encoding", "TokenBatch", "Tokenizer", "UnknownPieceError"]
@@ -214,14 +215,14 @@ class Tokenizer:
         ``protobuf``); see :mod:`bytepiece_core.export` for what cannot match."""
         from .export import to_sentencepiece
 
-        to_sentencepiece(self, path)
+        to_sentencepiece(self._vocab, path)
 
     def to_huggingface(self, path: str | os.PathLike[str]) -> None:
         """Write a ``tokenizer.json`` for HF ``tokenizers`` / ``PreTrainedTokenizerFast`` that
         gives the same ids (see :mod:`bytepiece_core.export`)."""
         from .export import to_huggingface
 
-        to_huggingface(self, path)
+        to_huggingface(self._vocab, path)
 
     @classmethod
     def from_vocab(
@@ -239,7 +240,7 @@ class Tokenizer:
         >>> [p.decode() for p in tok.tokenize("今天天气不错")]
         ['今天', '天气', '不错']
         """
-        from .export import from_vocab
+        from ._training.prune import from_vocab  # training's pruning: imported only here
 
         return cls(dump_model(from_vocab(pieces, max_vocab_size, workers=workers)), seed=seed)
 
@@ -405,12 +406,10 @@ class Tokenizer:
         ends = seg.ends
         starts = np.zeros_like(ends)
         starts[1:] = ends[:-1]
-        arr = np.frombuffer(data, np.uint8)
-        # chars_before[k] = number of characters that start in data[:k]
-        chars_before = np.zeros(len(data) + 1, np.int64)
-        np.cumsum((arr & 0xC0) != 0x80, out=chars_before[1:])
-        char_starts = chars_before[starts + 1] - 1 if len(ends) else starts
-        char_ends = chars_before[ends]
+        # before[k] = number of characters that start in data[:k]
+        before = chars_before(np.frombuffer(data, np.uint8))
+        char_starts = before[starts + 1] - 1 if len(ends) else starts
+        char_ends = before[ends]
         ids = seg.ids.tolist()
         pieces = self._vocab.pieces
         return Encoding(

@@ -8,111 +8,63 @@ requested size. The result is the reference's, piece for piece and count for cou
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ._train_checkpoint import Checkpoint
-from ._train_corpus import Corpus, TrainingTexts, fingerprint, read_corpus
-from ._train_jobs import chunk_ranges
-from ._train_memory import MemoryPlan, parse_size
-from ._train_ngrams import NgramModel, build_ngram_model
-from ._train_pieces import PieceCounts, count_pieces
-from ._train_prune import VocabStep, prune_pieces
+from ._training.checkpoint import Checkpoint
+from ._training.corpus import TrainingCorpus, TrainingTexts, fingerprint, read_corpus
+from ._training.events import (
+    FROM_CHECKPOINT,
+    STAGES,
+    WORK_STAGES,
+    HeapsPoint,
+    NgramStep,
+    Stage,
+    TrainEvent,
+    TrainHistory,
+    VocabStep,
+)
+from ._training.memory import MemoryPlan
+from ._training.ngram_tables import NgramTables
+from ._training.ngrams import build_ngram_model
+from ._training.passes import LocalPasses, Passes
+from ._training.pieces import PieceCounts, count_segmented, segment
+from ._training.prune import from_vocab, prune_pieces
 from .model import dump_model, write_model
+from .sizes import parse_size
 from .tokenizer import Tokenizer
 from .vocab import N_SPECIAL
 
-__all__ = ["HeapsPoint", "NgramStep", "TrainEvent", "TrainHistory", "Trainer", "VocabStep"]
+__all__ = [
+    "FROM_CHECKPOINT",
+    "STAGES",
+    "WORK_STAGES",
+    "HeapsPoint",
+    "NgramStep",
+    "Stage",
+    "TrainEvent",
+    "TrainHistory",
+    "Trainer",
+    "VocabStep",
+    "check_options",
+    "from_vocab",
+]
 
-# Ranges of chunks a pass is cut into (progress resolution and unit of work of the threads).
-_RANGES_PER_PASS = 64
 # Smallest vocabulary: the 256 bytes and the 3 special tokens.
 MIN_VOCAB_SIZE = 256 + N_SPECIAL
 # Longest n-gram order (the Viterbi's states are stored in a byte).
 MAX_ORDER = 255
 
-STAGES = ("read", "count_ngrams", "count_pieces", "prune_pieces", "done")
-# The message of the one progress event of a stage loaded from a checkpoint.
-FROM_CHECKPOINT = "from checkpoint"
-
 PathArg = str | os.PathLike[str]
-
-
-@dataclass(frozen=True)
-class TrainEvent:
-    """A progress report of :meth:`Trainer.train`, handed to its ``callback``.
-
-    stage      : one of ``read``, ``count_ngrams``, ``count_pieces``, ``prune_pieces``, ``done``
-    done       : units done in this stage (documents for ``read``, bytes for the counting
-                 passes, pruning steps for ``prune_pieces``)
-    total      : units of the stage when known, else None
-    bytes_read : corpus bytes read so far (after normalization)
-    message    : a short human-readable detail (e.g. the n-gram length being counted)
-    step       : for ``prune_pieces``, the pruning step just done (as in ``history.vocab``)
-    """
-
-    stage: str
-    done: int
-    total: int | None
-    bytes_read: int
-    message: str = ""
-    step: VocabStep | None = None
-
-
-@dataclass(frozen=True)
-class NgramStep:
-    """n-grams of one length: how many distinct ones were counted and how many were kept.
-
-    For length 1 ``kept`` is always 256: bytes absent from the corpus are added with count 1,
-    as the reference does, so ``kept`` can exceed ``counted`` there.
-    """
-
-    length: int
-    counted: int
-    kept: int
-
-
-@dataclass(frozen=True)
-class HeapsPoint:
-    """Distinct candidate pieces found in the first ``bytes_read`` bytes of the corpus."""
-
-    bytes_read: int
-    distinct_pieces: int
-
-
-@dataclass
-class TrainHistory:
-    """What a training run found, for plots (filled by :meth:`Trainer.train`).
-
-    ngrams     : per n-gram length 1..order, distinct n-grams counted and kept
-    candidates : distinct candidate pieces produced by the n-gram Viterbi
-    vocab      : vocabulary size after each pruning step and wasted-piece round, per size
-    heaps      : distinct candidate pieces against corpus bytes read (about 200 points)
-    seconds    : wall time of each stage
-    memory     : per counting pass run (``"length 3"``.. and ``"pieces"``; a resumed run lacks
-                 the passes its checkpoint skipped), the hash partitions it was split into to
-                 fit ``memory_budget`` (1 without), the bytes of its counting tables (every
-                 worker's) and of the n-gram model held meanwhile
-    n_docs, n_bytes, n_chunks : the corpus read
-    """
-
-    ngrams: list[NgramStep] = field(default_factory=list)
-    candidates: int = 0
-    vocab: list[VocabStep] = field(default_factory=list)
-    heaps: list[HeapsPoint] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-    memory: dict[str, dict[str, int]] = field(default_factory=dict)
-    n_docs: int = 0
-    n_bytes: int = 0
-    n_chunks: int = 0
+T = TypeVar("T")
 
 
 def _check_int(name: str, value: Any, minimum: int, hint: str) -> int:
@@ -151,9 +103,39 @@ def _check_backend(backend: Any, client: Any) -> None:
             "backend='dask' needs client: a dask.distributed.Client, e.g. "
             "Client(LocalCluster()) or Client('tcp://scheduler:8786')"
         )
-    from ._train_dask import check_client
+    from .dask import check_client
 
     check_client(client)
+
+
+def check_options(
+    *,
+    order: Any = 6,
+    max_piece_length: Any = 36,
+    min_count: Any = 2,
+    isolate_digits: Any = False,
+    ensure_unicode: Any = True,
+) -> dict[str, Any]:
+    """The training options (as :class:`Trainer` takes them), checked: ``TypeError`` or
+    ``ValueError`` naming the one that is wrong; returns them as int and bool.
+
+    >>> check_options(order=3)["order"]
+    3
+    """
+    checked: dict[str, Any] = {
+        "order": _check_int("order", order, 1, "the n-gram model needs at least bytes"),
+        "max_piece_length": _check_int(
+            "max_piece_length", max_piece_length, 1, "pieces are at least one byte long"
+        ),
+        "min_count": _check_int("min_count", min_count, 1, "use 1 to keep every n-gram"),
+    }
+    if checked["order"] > MAX_ORDER:
+        raise ValueError(f"order must be at most {MAX_ORDER}, got {order}")
+    for name, flag in (("isolate_digits", isolate_digits), ("ensure_unicode", ensure_unicode)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, not {flag!r}")
+        checked[name] = bool(flag)
+    return checked
 
 
 class Trainer:
@@ -199,19 +181,19 @@ class Trainer:
         isolate_digits: bool = False,
         ensure_unicode: bool = True,
     ) -> None:
-        self.order = _check_int("order", order, 1, "the n-gram model needs at least bytes")
-        if self.order > MAX_ORDER:
-            raise ValueError(f"order must be at most {MAX_ORDER}, got {order}")
-        self.max_vocab_size = _check_sizes(max_vocab_size)
-        self.max_piece_length = _check_int(
-            "max_piece_length", max_piece_length, 1, "pieces are at least one byte long"
+        options = check_options(
+            order=order,
+            max_piece_length=max_piece_length,
+            min_count=min_count,
+            isolate_digits=isolate_digits,
+            ensure_unicode=ensure_unicode,
         )
-        self.min_count = _check_int("min_count", min_count, 1, "use 1 to keep every n-gram")
-        for name, flag in (("isolate_digits", isolate_digits), ("ensure_unicode", ensure_unicode)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, not {flag!r}")
-        self.isolate_digits = bool(isolate_digits)
-        self.ensure_unicode = bool(ensure_unicode)
+        self.order: int = options["order"]
+        self.max_vocab_size = _check_sizes(max_vocab_size)
+        self.max_piece_length: int = options["max_piece_length"]
+        self.min_count: int = options["min_count"]
+        self.isolate_digits: bool = options["isolate_digits"]
+        self.ensure_unicode: bool = options["ensure_unicode"]
         self.pieces: list[dict[bytes, int]] = []
         self.history = TrainHistory()
 
@@ -336,55 +318,41 @@ class Trainer:
         _check_backend(backend, client)
         budget = None if memory_budget is None else parse_size(memory_budget)
         emit = callback if callback is not None else (lambda event: None)
-        history = TrainHistory()
-        clock = [time.perf_counter()]
-
-        def lap(stage: str) -> float:
-            now = time.perf_counter()
-            history.seconds[stage] = now - clock[0]
-            clock[0] = now
-            return history.seconds[stage]
-
-        checkpoint = None
-        if checkpoint_dir is not None:
-            checkpoint = Checkpoint.open(checkpoint_dir, self._stage_options(), bool(resume))
-        scratch = None
-        if work_dir is not None:
-            scratch = tempfile.mkdtemp(prefix="bytepiece-", dir=work_dir)
-        elif checkpoint is None and (backend == "dask" or budget is not None):
-            # the Dask tasks need the corpus on disk; a budget keeps it out of memory
-            scratch = tempfile.mkdtemp(prefix="bytepiece-")
-        corpus_dir = checkpoint.directory if checkpoint is not None else scratch
-        plan = MemoryPlan(budget, None if corpus_dir is None else os.fspath(corpus_dir))
-        dask = None
-        try:
-            corpus = self._read(texts, batch_size, emit, checkpoint, scratch)
-            history.n_docs, history.n_bytes = corpus.n_docs, corpus.n_bytes
-            history.n_chunks = corpus.n_chunks
-            seconds = lap("read")
-            if checkpoint is not None and not checkpoint.done("read"):
-                checkpoint.save_corpus(corpus, seconds)
+        run = _Run(emit, None)
+        with contextlib.ExitStack() as stack:
+            if checkpoint_dir is not None:
+                run.checkpoint = Checkpoint.open(
+                    checkpoint_dir, self._stage_options(), bool(resume)
+                )
+            scratch = None
+            if work_dir is not None:
+                scratch = tempfile.mkdtemp(prefix="bytepiece-", dir=work_dir)
+            elif run.checkpoint is None and (backend == "dask" or budget is not None):
+                # the Dask tasks need the corpus on disk; a budget keeps it out of memory
+                scratch = tempfile.mkdtemp(prefix="bytepiece-")
+            if scratch is not None:
+                stack.callback(shutil.rmtree, scratch, ignore_errors=True)
+            corpus_dir = run.checkpoint.directory if run.checkpoint is not None else scratch
+            plan = MemoryPlan(budget, None if corpus_dir is None else os.fspath(corpus_dir))
+            stack.callback(plan.close)
+            corpus = self._read(run, texts, batch_size, corpus_dir)
+            passes: Passes
             if backend == "dask":
-                from ._train_dask import DaskPasses
+                from ._training.dask_passes import DaskPasses
 
                 assert corpus_dir is not None
-                dask = DaskPasses(client, corpus_dir)
-            candidates = self._candidates(
-                corpus, workers, emit, history, lap, checkpoint, dask, plan
-            )
-            history.memory = plan.report
-            pieces = self._prune(corpus, candidates, workers, emit, history)
-            lap("prune_pieces")
-            del corpus, candidates
-        finally:
-            plan.close()
-            if dask is not None:
-                dask.close()
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+                passes = DaskPasses(client, corpus, corpus_dir, self.order, plan)
+            else:
+                passes = LocalPasses(corpus, self.order, workers, plan)
+            stack.callback(passes.close)
+            candidates = self._candidates(run, passes)
+            run.history.memory = plan.report
+            pieces = self._prune(run, corpus, candidates, workers)
+            run.lap("prune_pieces")
+            del corpus, candidates, passes
         self.pieces = pieces
-        self.history = history
-        emit(TrainEvent("done", 1, 1, history.n_bytes))
+        self.history = run.history
+        emit(TrainEvent("done", 1, 1, run.history.n_bytes))
 
     def _stage_options(self) -> dict[str, Any]:
         """The options the checkpointed stages depend on (a resumed run must match them)."""
@@ -396,109 +364,111 @@ class Trainer:
         }
 
     def _read(
-        self,
-        texts: TrainingTexts,
-        batch_size: int,
-        emit: Callable[[TrainEvent], None],
-        checkpoint: Checkpoint | None,
-        scratch: str | None,
-    ) -> Corpus:
-        """Stage ``read``: the corpus, in memory, on disk in ``scratch``, or in the checkpoint."""
-        if checkpoint is not None and checkpoint.done("read"):
+        self, run: _Run, texts: TrainingTexts, batch_size: int, directory: PathArg | None
+    ) -> TrainingCorpus:
+        """Stage ``read``: the corpus, in memory, on disk in ``directory`` (the scratch or the
+        checkpoint directory), or from the checkpoint."""
+
+        def load(checkpoint: Checkpoint) -> TrainingCorpus:
             checkpoint.check_documents(fingerprint(texts))
             corpus = checkpoint.load_corpus()
-            emit(TrainEvent("read", corpus.n_docs, corpus.n_docs, corpus.n_bytes, FROM_CHECKPOINT))
+            run.loaded("read", corpus.n_docs, corpus.n_bytes)
             return corpus
-        directory = checkpoint.directory if checkpoint is not None else scratch
-        corpus = read_corpus(
-            texts,
-            self.isolate_digits,
-            batch_size,
-            lambda docs, nbytes: emit(TrainEvent("read", docs, None, nbytes)),
-            directory,
-        )
-        if corpus.n_bytes == 0:
-            raise ValueError(
-                f"nothing to train on: the {corpus.n_docs} documents given hold no text; "
-                "pass at least one non-empty document"
-            )
-        return corpus
 
-    def _candidates(
-        self,
-        corpus: Corpus,
-        workers: int,
-        emit: Callable[[TrainEvent], None],
-        history: TrainHistory,
-        lap: Callable[[str], float],
-        checkpoint: Checkpoint | None,
-        dask: Any = None,
-        plan: MemoryPlan | None = None,
-    ) -> PieceCounts:
+        def compute() -> TrainingCorpus:
+            corpus = read_corpus(
+                texts,
+                self.isolate_digits,
+                batch_size,
+                lambda docs, nbytes: run.emit(TrainEvent("read", docs, None, nbytes)),
+                directory,
+            )
+            if corpus.n_bytes == 0:
+                raise ValueError(
+                    f"nothing to train on: the {corpus.n_docs} documents given hold no text; "
+                    "pass at least one non-empty document"
+                )
+            return corpus
+
+        def record(corpus: TrainingCorpus) -> None:
+            history = run.history
+            history.n_docs, history.n_bytes = corpus.n_docs, corpus.n_bytes
+            history.n_chunks = corpus.n_chunks
+
+        return run.stage("read", compute, load, Checkpoint.save_corpus, record)
+
+    def _candidates(self, run: _Run, passes: Passes) -> PieceCounts:
         """Stages ``count_ngrams`` and ``count_pieces``: the candidate pieces of the corpus."""
-        n = corpus.n_bytes
-        ranges = chunk_ranges(corpus.chunk_offsets, _RANGES_PER_PASS)
-        passes = max(1, self.order - 1)  # lengths 1 and 2 share a pass
+        n = passes.corpus.n_bytes
+        units = max(1, self.order - 1) * n  # lengths 1 and 2 share a pass
         done = [0]
 
         def ngram_progress(k: int, nbytes: int) -> None:
             done[0] += nbytes
-            emit(TrainEvent("count_ngrams", done[0], passes * n, n, f"length {k}"))
+            run.emit(TrainEvent("count_ngrams", done[0], units, n, f"length {k}"))
 
-        model: NgramModel | None = None
-        if checkpoint is not None and checkpoint.done("count_ngrams"):
-            if not checkpoint.done("count_pieces"):  # the model is only needed to count pieces
-                model = checkpoint.load_ngrams()
-            counted, kept = (checkpoint.stages["count_ngrams"][key] for key in ("counted", "kept"))
-            emit(TrainEvent("count_ngrams", passes * n, passes * n, n, FROM_CHECKPOINT))
-        else:
-            model = build_ngram_model(
-                corpus, self.order, self.min_count, ranges, workers, ngram_progress, dask, plan
-            )
-            counted, kept = model.counted, model.kept
-        history.ngrams = [NgramStep(k, counted[k], kept[k]) for k in range(1, self.order + 1)]
-        seconds = lap("count_ngrams")
-        if checkpoint is not None and not checkpoint.done("count_ngrams"):
-            assert model is not None
-            checkpoint.save_ngrams(model, seconds)
+        def load_ngrams(checkpoint: Checkpoint) -> tuple[NgramTables | None, np.ndarray | None]:
+            run.loaded("count_ngrams", units, n)
+            if checkpoint.done("count_pieces"):  # the model is only needed to count pieces
+                return None, None
+            return checkpoint.load_ngrams()
+
+        def record_ngrams(found: tuple[NgramTables | None, np.ndarray | None]) -> None:
+            assert run.checkpoint is not None or found[0] is not None
+            if found[0] is not None:
+                counted, kept = found[0].counted, found[0].kept
+            else:
+                assert run.checkpoint is not None
+                saved = run.checkpoint.stages["count_ngrams"]
+                counted, kept = saved["counted"], saved["kept"]
+            run.history.ngrams = [
+                NgramStep(k, counted[k], kept[k]) for k in range(1, self.order + 1)
+            ]
+
+        model, maxlen = run.stage(
+            "count_ngrams",
+            lambda: build_ngram_model(passes, self.min_count, ngram_progress),
+            load_ngrams,
+            _save_ngrams,
+            record_ngrams,
+        )
         done[0] = 0
 
         def piece_progress(nbytes: int) -> None:
             done[0] += nbytes
-            emit(TrainEvent("count_pieces", done[0], n, n))
+            run.emit(TrainEvent("count_pieces", done[0], n, n))
 
-        if checkpoint is not None and checkpoint.done("count_pieces"):
-            candidates = checkpoint.load_pieces()
-            emit(TrainEvent("count_pieces", n, n, n, FROM_CHECKPOINT))
-        else:
-            assert model is not None
-            candidates = count_pieces(
-                corpus, model, self.ensure_unicode, ranges, workers, piece_progress, dask, plan
-            )
-        del model
-        history.candidates = len(candidates)
-        xs, ys = candidates.heaps_curve(n)
-        history.heaps = [HeapsPoint(x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
-        seconds = lap("count_pieces")
-        if checkpoint is not None and not checkpoint.done("count_pieces"):
-            checkpoint.save_pieces(candidates, seconds)
-        return candidates
+        def count() -> PieceCounts:
+            nonlocal model, maxlen
+            assert model is not None and maxlen is not None
+            registers = segment(passes, model, maxlen, self.ensure_unicode, piece_progress)
+            model = maxlen = None  # free the model and maxlen before the piece table is made
+            return count_segmented(passes, registers)
+
+        def load_pieces(checkpoint: Checkpoint) -> PieceCounts:
+            run.loaded("count_pieces", n, n)
+            return checkpoint.load_pieces()
+
+        def record_pieces(candidates: PieceCounts) -> None:
+            run.history.candidates = len(candidates)
+            xs, ys = candidates.heaps_curve(n)
+            run.history.heaps = [
+                HeapsPoint(x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True)
+            ]
+
+        return run.stage("count_pieces", count, load_pieces, Checkpoint.save_pieces, record_pieces)
 
     def _prune(
-        self,
-        corpus: Corpus,
-        candidates: PieceCounts,
-        workers: int,
-        emit: Callable[[TrainEvent], None],
-        history: TrainHistory,
+        self, run: _Run, corpus: TrainingCorpus, candidates: PieceCounts, workers: int
     ) -> list[dict[bytes, int]]:
         """Stage ``prune_pieces``: one vocabulary per requested size."""
+        history = run.history
 
         def record(step: VocabStep) -> None:
             history.vocab.append(step)
             detail = "" if step.size is None else f" (size {step.size})"
             message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
-            emit(
+            run.emit(
                 TrainEvent("prune_pieces", len(history.vocab), None, corpus.n_bytes, message, step)
             )
 
@@ -564,3 +534,55 @@ class Trainer:
             paths = [f"{target}.{size}" for size in self.max_vocab_size]
         for pieces, out in zip(self.pieces, paths, strict=True):
             write_model(dump_model(pieces), out)
+
+
+def _save_ngrams(
+    checkpoint: Checkpoint,
+    found: tuple[NgramTables | None, np.ndarray | None],
+    seconds: float,
+) -> None:
+    model, maxlen = found
+    assert model is not None and maxlen is not None, "a computed stage has its model"
+    checkpoint.save_ngrams(model, maxlen, seconds)
+
+
+class _Run:
+    """One :meth:`Trainer.train` run: its progress callback, checkpoint (if any), history and
+    stage clock."""
+
+    def __init__(self, emit: Callable[[TrainEvent], None], checkpoint: Checkpoint | None) -> None:
+        self.emit = emit
+        self.checkpoint = checkpoint
+        self.history = TrainHistory()
+        self._clock = time.perf_counter()
+
+    def lap(self, stage: Stage) -> float:
+        """Seconds since the last lap, recorded as ``stage``'s time."""
+        now = time.perf_counter()
+        self.history.seconds[stage] = now - self._clock
+        self._clock = now
+        return self.history.seconds[stage]
+
+    def loaded(self, stage: Stage, units: int, n_bytes: int) -> None:
+        """The one progress event of a stage loaded from the checkpoint."""
+        self.emit(TrainEvent(stage, units, units, n_bytes, FROM_CHECKPOINT))
+
+    def stage(
+        self,
+        name: Stage,
+        compute: Callable[[], T],
+        load: Callable[[Checkpoint], T],
+        save: Callable[[Checkpoint, T, float], None],
+        record: Callable[[T], None],
+    ) -> T:
+        """Run stage ``name``: ``load`` it from the checkpoint if that holds it, else
+        ``compute`` it; ``record`` it in the history; time it; then ``save`` it to the
+        checkpoint if that did not hold it yet."""
+        checkpoint = self.checkpoint
+        held = checkpoint is not None and checkpoint.done(name)
+        result = load(checkpoint) if held and checkpoint is not None else compute()
+        record(result)
+        seconds = self.lap(name)
+        if checkpoint is not None and not held:
+            save(checkpoint, result, seconds)
+        return result

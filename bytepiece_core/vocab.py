@@ -9,10 +9,10 @@ import numpy as np
 
 from ._kernels_segment import _encode, _pair_cells, _segment
 from ._kernels_trie import _build_double_array, _build_plain_trie
+from .model import N_SPECIAL
 
 __all__ = ["Segmentation", "Vocab"]
 
-N_SPECIAL = 3
 ALL_BYTES = frozenset(bytes([b]) for b in range(256))
 CELL_DTYPE = np.dtype([("base", np.int32), ("check", np.int32), ("logp", np.float64)])
 

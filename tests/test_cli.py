@@ -217,7 +217,7 @@ def test_dask_scheduler_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_train_memory_budget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bytepiece_core import _train_memory
+    from bytepiece_core import sizes
 
     corpus = tmp_path / "corpus.txt"
     words = [f"{a}{b}{c}" for a in "bcdfg" for b in "aeiou" for c in "lmnrst"]
@@ -225,7 +225,7 @@ def test_train_memory_budget(
     corpus.write_text("".join(lines), encoding="utf-8")
     args = ["train", str(corpus), "--order", "5", "--vocab-size", "400", "-q"]
     assert main([*args, "-o", str(tmp_path / "a.model")]) == 0
-    monkeypatch.setattr(_train_memory, "MIN_BUDGET", 1)  # small enough to split every pass
+    monkeypatch.setattr(sizes, "MIN_BUDGET", 1)  # small enough to split every pass
     with pytest.warns(ResourceWarning):
         assert main([*args, "-o", str(tmp_path / "b.model"), "--memory-budget", "3kB"]) == 0
     assert (tmp_path / "a.model").read_bytes() == (tmp_path / "b.model").read_bytes()
@@ -279,7 +279,7 @@ def test_train_on_a_separately_started_dask_cluster(tmp_path: Path) -> None:
     try:
         _wait_for(address_file, processes[0])
         address = json.loads(address_file.read_text())["address"]
-        from bytepiece_core._train_dask import connect
+        from bytepiece_core.dask import connect
 
         with pytest.raises(ConnectionError, match=r"has no workers .* start some with"):
             connect(address, timeout=1)  # no worker yet

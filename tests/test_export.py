@@ -16,8 +16,9 @@ import tokenizers as hf
 from naive_train import prune_pieces
 
 from bytepiece_core import Tokenizer
-from bytepiece_core.export import from_vocab, huggingface_json
+from bytepiece_core.export import huggingface_json
 from bytepiece_core.model import dump_model
+from bytepiece_core.trainer import from_vocab
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MODELS = [

@@ -10,7 +10,8 @@ import naive_train
 import numpy as np
 import pytest
 
-from bytepiece_core import Tokenizer, Trainer, _train_corpus
+from bytepiece_core import Tokenizer, Trainer
+from bytepiece_core._training import corpus as _train_corpus
 from bytepiece_core.trainer import TrainEvent
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

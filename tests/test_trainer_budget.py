@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from test_trainer_scale import PARAMS, mixed_documents, same_history
 
-from bytepiece_core import Trainer, _train_memory
-from bytepiece_core._train_memory import MemoryPlan, parse_size, partition_progress
-from bytepiece_core._train_pieces import PieceCounts
+from bytepiece_core import Trainer, _mmap, sizes
+from bytepiece_core._training.memory import MemoryPlan, partition_progress
+from bytepiece_core._training.pieces import PieceCounts
+from bytepiece_core.sizes import parse_size
 from bytepiece_core.trainer import TrainEvent
 
 ORDER10 = {"order": 10, "max_vocab_size": 800, "min_count": 3, "ensure_unicode": False}
@@ -23,7 +24,7 @@ ORDER10 = {"order": 10, "max_vocab_size": 800, "min_count": 3, "ensure_unicode":
 
 @pytest.fixture
 def tiny_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_train_memory, "MIN_BUDGET", 1)
+    monkeypatch.setattr(sizes, "MIN_BUDGET", 1)
 
 
 def train(params: dict, **kwargs: object) -> Trainer:
@@ -108,13 +109,13 @@ def test_budget_without_work_dir_keeps_the_corpus_in_a_temporary_directory(
 
     monkeypatch.setattr(tempfile, "tempdir", None)
     made: list[str] = []
-    real = _train_memory.FileArray.__init__
+    real = _mmap.FileArray.__init__
 
     def spy(self, directory, name, size, fill):  # type: ignore[no-untyped-def]
         made.append(str(directory))
         real(self, directory, name, size, fill)
 
-    monkeypatch.setattr(_train_memory.FileArray, "__init__", spy)
+    monkeypatch.setattr(_mmap.FileArray, "__init__", spy)
     trainer = train(PARAMS, memory_budget="64MB")
     assert trainer.pieces == plain[6].pieces
     assert made and all(d.startswith(str(tmp_path)) for d in made)  # maxlen went to disk

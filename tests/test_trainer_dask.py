@@ -129,9 +129,9 @@ def test_dask_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dask_under_a_memory_budget_gives_the_local_result(
     client: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bytepiece_core import _train_memory
+    from bytepiece_core import sizes
 
-    monkeypatch.setattr(_train_memory, "MIN_BUDGET", 1)  # far below the tables: many partitions
+    monkeypatch.setattr(sizes, "MIN_BUDGET", 1)  # far below the tables: many partitions
     params = OPTIONS[0]
     local = Trainer(**params)
     local.train(mixed_documents())
@@ -153,7 +153,8 @@ def test_dask_under_a_memory_budget_gives_the_local_result(
 def test_counting_tables_are_merged_on_the_workers(
     client: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bytepiece_core import _hashtable, _train_dask
+    from bytepiece_core._training import dask_passes as _train_dask
+    from bytepiece_core._training import hashtable as _hashtable
 
     def not_here(*args: object) -> None:
         raise AssertionError("a counting table was merged in the driver")

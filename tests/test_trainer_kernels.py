@@ -8,14 +8,16 @@ import naive_train
 import numpy as np
 import pytest
 
-from bytepiece_core import _hashtable as ht
-from bytepiece_core import _train_prune
-from bytepiece_core._kernels_pieces import _best_states, _emissions
-from bytepiece_core._train_corpus import read_corpus
-from bytepiece_core._train_jobs import chunk_ranges, run_ranges
-from bytepiece_core._train_ngrams import build_ngram_model
-from bytepiece_core._train_pieces import count_pieces
-from bytepiece_core._train_prune import resplit
+from bytepiece_core._training import hashtable as ht
+from bytepiece_core._training import prune as _train_prune
+from bytepiece_core._training.corpus import read_corpus
+from bytepiece_core._training.jobs import chunk_ranges, run_ranges
+from bytepiece_core._training.kernels_pieces import _best_states, _emissions
+from bytepiece_core._training.ngram_tables import longest as unpack_maxlen
+from bytepiece_core._training.ngrams import build_ngram_model
+from bytepiece_core._training.passes import LocalPasses
+from bytepiece_core._training.pieces import count_pieces
+from bytepiece_core._training.prune import resplit
 
 
 def corpus_of(docs: list[str], isolate_digits: bool = False):  # type: ignore[no-untyped-def]
@@ -145,16 +147,15 @@ def test_ngram_model_matches_naive(seed: int) -> None:
     min_count = [1, 2, 3, 2, 2, 1, 1][seed]
     ensure_unicode = seed % 2 == 0
     corpus = corpus_of(docs)
-    model = build_ngram_model(
-        corpus, order, min_count, chunk_ranges(corpus.chunk_offsets, 4), 1, lambda k, n: None
-    )
+    passes = LocalPasses(corpus, order, 1, n_ranges=4)
+    model, maxlen = build_ngram_model(passes, min_count, lambda k, n: None)
     chunks = naive_train.training_chunks(docs)
     counts = naive_train.count_ngrams(chunks, order)
     logp = naive_train.prune_ngrams(counts, min_count)
     assert model.kept[1:] == [len(level) for level in logp[1:]]
     assert model.counted[2] == len(counts[2])
-    mtab, mval, meta = model.flat()
-    longest_at = model.longest(corpus.n_bytes)
+    mtab, mval, meta = model.mtab, model.mval, model.meta
+    longest_at = unpack_maxlen(maxlen, corpus.n_bytes, order)
     offsets = corpus.chunk_offsets.tolist()
     for c, chunk in enumerate(chunks):
         lo, hi = offsets[c], offsets[c + 1]
@@ -164,7 +165,7 @@ def test_ngram_model_matches_naive(seed: int) -> None:
             corpus.data,
             lo,
             hi,
-            model.maxlen,
+            maxlen,
             ensure_unicode,
             model.uni,
             model.bi,
@@ -188,9 +189,9 @@ def test_count_pieces_matches_naive(seed: int, workers: int) -> None:
         seed
     ]
     corpus = corpus_of(docs)
-    ranges = chunk_ranges(corpus.chunk_offsets, 7)
-    model = build_ngram_model(corpus, order, min_count, ranges, workers, lambda k, n: None)
-    found = count_pieces(corpus, model, ensure_unicode, ranges, workers, lambda n: None)
+    passes = LocalPasses(corpus, order, workers, n_ranges=7)
+    model, maxlen = build_ngram_model(passes, min_count, lambda k, n: None)
+    found = count_pieces(passes, model, maxlen, ensure_unicode, lambda n: None)
     got = {
         corpus.data[p : p + n].tobytes(): c
         for p, n, c in zip(

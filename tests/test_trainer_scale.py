@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bytepiece_core import Trainer, _train_corpus
-from bytepiece_core._train_corpus import read_corpus
+from bytepiece_core import Trainer
+from bytepiece_core._training import corpus as _train_corpus
+from bytepiece_core._training.corpus import read_corpus
 from bytepiece_core.trainer import FROM_CHECKPOINT, TrainEvent
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

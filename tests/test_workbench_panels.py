@@ -521,7 +521,7 @@ def test_vocab_table_of_released_model(wb: Workbench, released: Tokenizer) -> No
 
 
 def test_memory_budget_gives_the_same_model(wb: Workbench, monkeypatch: Any) -> None:
-    from bytepiece_core import _train_memory
+    from bytepiece_core import sizes
 
     panel, state = wb.train, wb.state
     panel.sizes.value = "400"
@@ -534,7 +534,7 @@ def test_memory_budget_gives_the_same_model(wb: Workbench, monkeypatch: Any) -> 
     assert panel.join(TIMEOUT)
     assert state.trainer is not None
     plain = state.trainer.pieces
-    monkeypatch.setattr(_train_memory, "MIN_BUDGET", 1)  # small enough to split every pass
+    monkeypatch.setattr(sizes, "MIN_BUDGET", 1)  # small enough to split every pass
     panel.memory_budget.value = " 50kB "
     panel.train_button.click()
     assert panel.join(TIMEOUT)

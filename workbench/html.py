@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from bytepiece_core.utf8 import is_whole_utf8
+
 from .figures._style import piece_label
 
 __all__ = [
@@ -48,7 +50,7 @@ def token_spans_html(
     parts = ['<div class="wb-spans" style="line-height:2.1;font-size:15px;">']
     for k, piece in enumerate(pieces[:max_tokens]):
         label = piece_label(piece)
-        is_fragment = label.startswith("‹") and len(piece) and not _decodes(piece)
+        is_fragment = label.startswith("‹") and len(piece) and not is_whole_utf8(piece)
         title = f"{len(piece)} bytes" if ids is None else f"id {ids[k]}, {len(piece)} bytes"
         parts.append(
             _SPAN.format(
@@ -64,14 +66,6 @@ def token_spans_html(
         parts.append(f"<i> … and {len(pieces) - max_tokens:,} more tokens</i>")
     parts.append("</div>")
     return "".join(parts)
-
-
-def _decodes(piece: bytes) -> bool:
-    try:
-        piece.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def cut_offsets(pieces: Sequence[bytes]) -> set[int]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bytepiece_core import Tokenizer
-from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
+from bytepiece_core.model import N_SPECIAL
+from bytepiece_core.trainer import WORK_STAGES, Stage, Trainer, TrainEvent, VocabStep
 
 __all__ = [
     "STAGES",
@@ -22,7 +23,7 @@ __all__ = [
     "vocab_step_from_event",
 ]
 
-STAGES: tuple[str, ...] = ("read", "count_ngrams", "count_pieces", "prune_pieces")
+STAGES: tuple[Stage, ...] = WORK_STAGES
 """Training stages that report progress, in order (``done`` closes a run)."""
 
 
@@ -64,6 +65,23 @@ class TrainOptions:
     ensure_unicode: bool = True
     workers: int = 1
     batch_size: int = 1000
+    work_dir: str | None = None
+    memory_budget: int | None = None
+    dask_scheduler: str = ""
+
+    def trainer_options(self) -> dict[str, Any]:
+        """The options of ``Trainer`` itself but the sizes (what ``vocab_sweep`` passes on).
+
+        >>> sorted(TrainOptions().trainer_options())[:2]
+        ['ensure_unicode', 'isolate_digits']
+        """
+        return {
+            "order": self.order,
+            "max_piece_length": self.max_piece_length,
+            "min_count": self.min_count,
+            "isolate_digits": self.isolate_digits,
+            "ensure_unicode": self.ensure_unicode,
+        }
 
     def trainer(self) -> Trainer:
         """A new ``Trainer`` with these options (its errors name the option at fault).
@@ -76,21 +94,14 @@ class TrainOptions:
         sizes: Any = (
             self.max_vocab_size[0] if len(self.max_vocab_size) == 1 else list(self.max_vocab_size)
         )
-        return Trainer(
-            order=self.order,
-            max_vocab_size=sizes,
-            max_piece_length=self.max_piece_length,
-            min_count=self.min_count,
-            isolate_digits=self.isolate_digits,
-            ensure_unicode=self.ensure_unicode,
-        )
+        return Trainer(max_vocab_size=sizes, **self.trainer_options())
 
 
 @dataclass(frozen=True)
 class StageProgress:
     """Where a training run is: the stage, the fraction done (None if unknown) and a note."""
 
-    stage: str
+    stage: Stage
     fraction: float | None
     note: str
 
@@ -130,7 +141,7 @@ def model_label(size: int, n_pieces: int) -> str:
     >>> model_label(2000, 1497)
     'trained 2000 (vocab 1500)'
     """
-    return f"trained {size} (vocab {n_pieces + 3})"
+    return f"trained {size} (vocab {n_pieces + N_SPECIAL})"
 
 
 def trained_models(trainer: Trainer) -> dict[str, Tokenizer]:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from bytepiece_core.utf8 import is_whole_utf8
+
 __all__ = [
     "CATEGORY_COLORS",
     "EDGE_COLOR",
@@ -58,8 +60,6 @@ def piece_label(piece: bytes) -> str:
     >>> piece_label("a b".encode()), piece_label(b"\\xe4\\xbb"), piece_label(b"\\n")
     ('a␣b', '‹e4 bb›', '⏎')
     """
-    try:
-        text = piece.decode("utf-8")
-    except UnicodeDecodeError:
+    if not is_whole_utf8(piece):
         return "‹" + " ".join(f"{b:02x}" for b in piece) + "›"
-    return "".join(_VISIBLE.get(ch, ch) for ch in text)
+    return "".join(_VISIBLE.get(ch, ch) for ch in piece.decode("utf-8"))

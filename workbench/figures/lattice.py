@@ -16,6 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from bytepiece_core.utf8 import is_whole_utf8
+
 from ._style import EDGE_COLOR, PATH_COLOR, TEMPLATE, char_label, piece_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,14 +65,6 @@ def char_ticks(text: str) -> tuple[list[float], list[str]]:
         labels.append(char_label(ch))
         pos += width
     return vals, labels
-
-
-def _fragment(piece: bytes) -> bool:
-    try:
-        piece.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 def _hover(lat: Lattice, labels: list[str]) -> list[str]:
@@ -125,7 +119,7 @@ def lattice_figure(lat: Lattice, title: str | None = None, width: int | None = N
     pieces = lat.pieces
     labels = [piece_label(p) for p in pieces]
     shown = [
-        "" if label.startswith("‹") and _fragment(p) else label
+        "" if label.startswith("‹") and not is_whole_utf8(p) else label
         for label, p in zip(labels, pieces, strict=True)
     ]
     widths = (ends - starts).tolist()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from bytepiece_core.analysis import best_size
 
 from ._style import HELDOUT_COLOR, PATH_COLOR, TEMPLATE, TRAIN_COLOR
 
@@ -32,10 +33,7 @@ def mdl_size(table: pd.DataFrame) -> int | None:
     >>> mdl_size(pd.DataFrame({"size": [300, 500, 800], "description_bits": [9.0, 7.0, 8.0]}))
     500
     """
-    if "description_bits" not in table or table["description_bits"].isna().all():
-        return None
-    bits = table["description_bits"].to_numpy(dtype=float)
-    return int(table["size"].to_numpy()[int(np.nanargmin(bits))])
+    return best_size(table, "description_bits")
 
 
 def _columns(key: str) -> list[tuple[str, str, str]]:

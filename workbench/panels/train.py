@@ -18,8 +18,9 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from bytepiece_core._train_dask import connect, parse_scheduler
-from bytepiece_core._train_memory import parse_size
+from bytepiece_core.dask import connect, parse_scheduler
+from bytepiece_core.model import N_SPECIAL
+from bytepiece_core.sizes import parse_size
 from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
 
 from ..figures import vocab_growth_figure
@@ -231,6 +232,9 @@ class TrainPanel(Panel):
             ensure_unicode=self.ensure_unicode.value,
             workers=self.workers.value,
             batch_size=self.batch_size.value,
+            work_dir=self.work_dir.value.strip() or None,
+            memory_budget=_budget(self.memory_budget.value),
+            dask_scheduler=self.dask_scheduler.value.strip(),
         )
 
     # -- running -------------------------------------------------------------------------
@@ -247,11 +251,12 @@ class TrainPanel(Panel):
             trainer = options.trainer()
             if options.workers < 1 or options.batch_size < 1:
                 raise ValueError("workers and batch_size must be at least 1")
-            scheduler = self.dask_scheduler.value.strip()
+            scheduler, work_dir, budget = (
+                options.dask_scheduler,
+                options.work_dir,
+                options.memory_budget,
+            )
             parse_scheduler(scheduler)  # a bad local:N is reported before the run
-            work_dir = self.work_dir.value.strip() or None
-            budget_text = self.memory_budget.value.strip()
-            budget = parse_size(budget_text) if budget_text else None
         except (TypeError, ValueError) as exc:
             self.show_error(exc, "training")
             return
@@ -292,7 +297,7 @@ class TrainPanel(Panel):
             self.state.set_trained(trained, options)
             self._show_result(trained, corpus.texts)
             sizes = ", ".join(
-                f"{s} (vocab {len(p) + 3})"
+                f"{s} (vocab {len(p) + N_SPECIAL})"
                 for s, p in zip(trained.max_vocab_size, trained.pieces, strict=True)
             )
             split = [m for m in trained.history.memory.values() if m["partitions"] > 1]
@@ -382,3 +387,8 @@ class TrainPanel(Panel):
         several = len(trainer.max_vocab_size) > 1
         where = f"{path}.<size> for each size" if several else path
         self.show_status(f"Saved to {where}", "ok")
+
+
+def _budget(text: str) -> int | None:
+    """The memory budget typed (e.g. ``2GB``), or None if empty (``ValueError`` if not a size)."""
+    return parse_size(text.strip()) if text.strip() else None

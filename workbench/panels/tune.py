@@ -4,7 +4,6 @@ text, and re-segment a sample text at the size chosen on a slider."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import ipywidgets as W
@@ -142,9 +141,8 @@ class TunePanel(Panel):
         except ValueError as exc:
             self.show_error(exc, "the sweep")
             return
-        options = asdict(self.state.options)
-        for key in ("max_vocab_size", "workers", "batch_size"):
-            options.pop(key)
+        options = self.state.options.trainer_options()
+        workers = self.state.options.workers
         self.run_button.disabled = True
         self.stop_button.disabled = False
         self.progress.value, self.progress.bar_style = 0.0, "info"
@@ -159,7 +157,9 @@ class TunePanel(Panel):
                 job.check_stop()
                 self._on_event(event, n_docs)
 
-            return analysis.vocab_sweep(train, sizes, heldout=held, callback=callback, **options)
+            return analysis.vocab_sweep(
+                train, sizes, heldout=held, workers=workers, callback=callback, **options
+            )
 
         def success(sweep: analysis.Sweep) -> None:
             self.progress.value, self.progress.bar_style = 1.0, "success"

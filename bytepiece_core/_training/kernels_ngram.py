@@ -23,7 +23,7 @@ stored. Once length ``k`` is pruned, :func:`_raise_maxlen` sets ``maxlen[i] = k`
 model table of length ``k - 1``: a hashed context tree, exact for any order.
 
 **The model** of the kept n-grams: lengths 1 and 2 in direct arrays, longer ones in hash
-tables (``_hashtable``) whose values are log-probability bits, one after another in one array:
+tables (``hashtable``) whose values are log-probability bits, one after another in one array:
 
     uni  : float64[256]          log-probability of each byte
     bi   : float64[65536]        of each byte pair ``a * 256 + b`` (``-inf`` where pruned)
@@ -36,7 +36,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._hashtable import (
+from .._mix import _mix64
+from .._mmap import big_array
+from .._numba import kernel
+from .hashtable import (
     EMPTY,
     MAX_LOAD,
     _add,
@@ -44,11 +47,8 @@ from ._hashtable import (
     _grown,
     _hll_add,
     _home,
-    _mix64,
     _part,
-    big_array,
 )
-from ._numba import kernel
 
 # Longest n-gram whose bytes are packed into a uint64 key.
 PACKED = 8
@@ -158,7 +158,7 @@ def _count_order(data, chunk_offsets, c_lo, c_hi, maxlen, k, mtab, meta, table, 
     """Count the candidate ``k``-grams (``k >= 3``) of chunks ``c_lo..c_hi-1`` into ``table``
     (an n-gram table holding ``n`` keys); returns ``(table, n)``, grown if it had to.
 
-    Only the keys of hash partition ``part`` of ``n_parts`` are counted (``_hashtable._part``;
+    Only the keys of hash partition ``part`` of ``n_parts`` are counted (``hashtable._part``;
     ``n_parts = 1`` counts all): the partitions of a length have disjoint keys, so counting
     them in turn gives every count exactly with a table a fraction of the size.
     A packed key (``k <= 8``) rolls along the chunk: one shift per byte.

@@ -7,7 +7,7 @@ the n-gram Viterbi) runs over it, so ``texts`` may be a one-shot iterator.
 
 The array is in memory, or, given a directory, in a file there (streamed out as documents are
 read, then memory-mapped): a pass then holds only the ranges it is working on, because each
-range's pages are handed back to the system (:meth:`Corpus.release`) once it is done.
+range's pages are handed back to the system (:meth:`TrainingCorpus.release`) once it is done.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ._normalize import normalize, split_chunks, to_utf8
+from .._mmap import advise_free
+from .._normalize import normalize, split_chunks, to_utf8
 
 __all__ = [
     "CHUNK_CHARS",
-    "Corpus",
+    "TrainingCorpus",
     "TrainingTexts",
     "documents",
     "expand_pattern",
@@ -54,7 +55,7 @@ TrainingTexts = PathLike | Iterable[Any]
 
 
 @dataclass(frozen=True)
-class Corpus:
+class TrainingCorpus:
     """All training chunks as flat arrays.
 
     data          : uint8[n_bytes]      UTF-8 bytes of every chunk, concatenated
@@ -91,15 +92,6 @@ class Corpus:
     def n_chunks(self) -> int:
         """Number of chunks."""
         return int(self.chunk_offsets.shape[0] - 1)
-
-
-def advise_free(mapping: mmap.mmap, start: int, stop: int) -> None:
-    """Drop the pages of ``mapping[start:stop]`` (clamped to the mapping) from memory
-    (``MADV_DONTNEED``)."""
-    start -= start % mmap.PAGESIZE
-    stop = min(stop, len(mapping))
-    if stop > start and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        mapping.madvise(mmap.MADV_DONTNEED, start, stop - start)
 
 
 def _is_path(obj: Any) -> bool:
@@ -278,12 +270,12 @@ class _MemorySink:
         self.lengths.extend(map(len, encoded))
         self.n_bytes = len(self.buf)
 
-    def finish(self, n_docs: int, digest: str) -> Corpus:
+    def finish(self, n_docs: int, digest: str) -> TrainingCorpus:
         chunk_offsets = np.zeros(len(self.lengths) + 1, np.int64)
         np.cumsum(np.frombuffer(self.lengths, np.int64), out=chunk_offsets[1:])
         self.lengths = array("q")
         data = np.frombuffer(self.buf, np.uint8) if self.buf else np.zeros(0, np.uint8)
-        return Corpus(data, chunk_offsets, n_docs, digest)
+        return TrainingCorpus(data, chunk_offsets, n_docs, digest)
 
 
 class _FileSink:
@@ -318,7 +310,7 @@ class _FileSink:
         self.data.close()
         self.offsets.close()
 
-    def finish(self, n_docs: int, digest: str) -> Corpus:
+    def finish(self, n_docs: int, digest: str) -> TrainingCorpus:
         self.flush()
         self.close()
         for name in (DATA_FILE, OFFSETS_FILE):
@@ -326,12 +318,12 @@ class _FileSink:
         return open_corpus(self.directory, n_docs, digest)
 
 
-def open_corpus(directory: str | os.PathLike[str], n_docs: int, digest: str) -> Corpus:
+def open_corpus(directory: str | os.PathLike[str], n_docs: int, digest: str) -> TrainingCorpus:
     """The on-disk corpus in ``directory`` (written by :func:`read_corpus`), memory-mapped.
 
     The maps are private (copy-on-write): the arrays are writable like in-memory ones, so the
     kernels see the same types, but nothing is ever written back to the files. Nothing may
-    write them either: :meth:`Corpus.release` would silently drop the writes.
+    write them either: :meth:`TrainingCorpus.release` would silently drop the writes.
     """
     arrays = []
     maps = []
@@ -346,7 +338,7 @@ def open_corpus(directory: str | os.PathLike[str], n_docs: int, digest: str) -> 
             mapping = mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_COPY)
         arrays.append(np.frombuffer(mapping, dtype))
         maps.append(mapping)
-    return Corpus(arrays[0], arrays[1], n_docs, digest, tuple(maps))
+    return TrainingCorpus(arrays[0], arrays[1], n_docs, digest, tuple(maps))
 
 
 def read_corpus(
@@ -355,8 +347,8 @@ def read_corpus(
     batch_size: int,
     progress: Callable[[int, int], None],
     directory: str | os.PathLike[str] | None = None,
-) -> Corpus:
-    """Read, normalize and chunk every document into a :class:`Corpus`.
+) -> TrainingCorpus:
+    """Read, normalize and chunk every document into a :class:`TrainingCorpus`.
 
     ``progress(n_docs, n_bytes)`` is called after every ``batch_size`` documents and at the end.
     With ``directory`` (an existing directory) the corpus is written to files there as it is

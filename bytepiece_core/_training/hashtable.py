@@ -6,7 +6,7 @@ slot; it is never a key: n-gram keys never hold the byte 0xFF (UTF-8 text has no
 keys keep their top bits for a corpus offset far below 2**40. The home slot of a hash ``h``
 is ``(h >> 32) * cap >> 32`` (any ``cap < 2**32``, no power of two needed), probing linearly.
 
-**n-gram tables**: key = the n-gram's key (``_kernels_ngram``), value = its count, or the
+**n-gram tables**: key = the n-gram's key (``kernels_ngram``), value = its count, or the
 bits of its log-probability (the model tables, read through a ``float64`` view).
 
 **Piece tables**: key = ``pos << 24 | length << 8 | tag``: the first occurrence of the piece
@@ -21,11 +21,12 @@ table is allocated once; the growth helpers are the fallback when an estimate fa
 from __future__ import annotations
 
 import math
-import mmap
 
 import numpy as np
 
-from ._numba import kernel
+from .._mix import _mix64
+from .._mmap import big_array
+from .._numba import kernel
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 # Load of a table past which it grows (linear probing stays short below it).
@@ -33,9 +34,6 @@ MAX_LOAD = 0.8
 # Registers of the HyperLogLog estimators: 2**12, a standard error of 1.6 %.
 HLL_BITS = 12
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _U8 = np.uint64(8)
@@ -44,25 +42,6 @@ _U32 = np.uint64(32)
 _LOW8 = np.uint64(0xFF)
 _LOW16 = np.uint64(0xFFFF)
 _LOW32 = np.uint64(0xFFFFFFFF)
-
-
-# Arrays at least this large get their own memory mapping (see ``big_array``).
-_MMAP_BYTES = 1 << 20
-
-
-def big_array(shape: int | tuple[int, ...], dtype: type) -> np.ndarray:
-    """An uninitialized array; a large one in its own anonymous memory mapping.
-
-    Large tables live for one stage of training. In their own mapping their memory goes back
-    to the system as soon as they are dropped, whatever the allocator's heap looks like, so
-    the trainer's peak memory is what it holds, not what it once held.
-    """
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    count = int(np.prod(shape, dtype=np.int64))
-    nbytes = count * np.dtype(dtype).itemsize
-    if nbytes < _MMAP_BYTES:
-        return np.empty(shape, dtype)
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype, count).reshape(shape)
 
 
 def new_table(cap: int) -> np.ndarray:
@@ -95,15 +74,6 @@ def hll_estimate(registers: np.ndarray) -> float:
     if estimate <= 2.5 * m and zeros:
         estimate = m * math.log(m / zeros)
     return estimate
-
-
-@kernel
-def _mix64(key):  # pragma: no cover - compiled
-    """splitmix64's finalizer: a well-mixed uint64 of a uint64."""
-    z = key + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
 
 
 @kernel

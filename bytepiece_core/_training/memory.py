@@ -4,7 +4,7 @@
 the memory that grows with the number of *distinct* n-grams and pieces of the corpus (the one
 that exhausted memory on large corpora). When the table a pass would need (sized from its
 HyperLogLog estimate, for every worker) does not fit in the budget, the pass is run once per
-*hash partition* of the keys (``_hashtable._part``): each run counts only its partition's keys
+*hash partition* of the keys (``hashtable._part``): each run counts only its partition's keys
 in a table that fits, and since partitions are disjoint every count is exact, as in one run.
 The price is one more read of the corpus per extra partition.
 
@@ -22,122 +22,22 @@ records the partitions and the table and model sizes of each pass (``TrainHistor
 from __future__ import annotations
 
 import math
-import mmap
-import numbers
 import os
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from ._hashtable import capacity_for
-from ._train_corpus import advise_free
+from .._mmap import FileArray
+from .hashtable import capacity_for
 
-__all__ = ["FileArray", "MemoryPlan", "load_mapped", "parse_size", "release_pages"]
+__all__ = ["Held", "MemoryPlan", "partition_progress"]
 
 # Bytes of a hash-table slot (key and value, uint64 each).
 SLOT_BYTES = 16
-# Smallest budget accepted.
-MIN_BUDGET = 1 << 20
 # Share of the budget the counting tables always get, whatever else is resident.
 _FLOOR = 4
-
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 10**3,
-    "kb": 10**3,
-    "m": 10**6,
-    "mb": 10**6,
-    "g": 10**9,
-    "gb": 10**9,
-    "t": 10**12,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-
-def parse_size(value: Any, name: str = "memory_budget") -> int:
-    """Bytes of a size: an int, or a str such as ``"512MB"``, ``"2 GiB"`` or ``"1.5g"``.
-
-    >>> parse_size("512MB"), parse_size("2GiB"), parse_size(3 << 20)
-    (512000000, 2147483648, 3145728)
-    """
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number of bytes or a str like '2GB', not {value!r}")
-    if isinstance(value, numbers.Integral):
-        size = int(value)
-    elif isinstance(value, str):
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
-        unit = match.group(2).lower() if match else ""
-        if match is None or unit not in _UNITS:
-            raise ValueError(
-                f"{name} {value!r} is not a size: write a number of bytes with an optional "
-                "unit, e.g. '512MB', '2GB' or '1.5GiB'"
-            )
-        size = int(float(match.group(1)) * _UNITS[unit])
-    else:
-        raise TypeError(
-            f"{name} must be a number of bytes or a str like '2GB', not {type(value).__name__}"
-        )
-    if size < MIN_BUDGET:
-        raise ValueError(f"{name} must be at least 1 MiB ({MIN_BUDGET} bytes), got {size} bytes")
-    return size
-
-
-def load_mapped(path: str | os.PathLike[str]) -> np.ndarray:
-    """The array of a ``.npy`` file, mapped privately (writable, as the kernels expect; nothing
-    written back), or read whole if it is empty (an empty array cannot be mapped)."""
-    try:
-        return np.asarray(np.load(path, mmap_mode="c"))
-    except ValueError:
-        return np.load(path)
-
-
-def release_pages(array: np.ndarray) -> None:
-    """Drop the resident pages of an array mapped from a file (``np.memmap``, ``np.load`` with
-    ``mmap_mode``, or ``np.frombuffer`` of an ``mmap``); a no-op for any other array. Its
-    contents stay readable: unmodified pages are read back from the file."""
-    obj: Any = array
-    while obj is not None:
-        mapping = obj if isinstance(obj, mmap.mmap) else getattr(obj, "_mmap", None)
-        if isinstance(mapping, mmap.mmap):
-            advise_free(mapping, 0, len(mapping))
-            return
-        obj = getattr(obj, "base", None)
-
-
-class FileArray:
-    """A fresh array in a file of ``directory``, shared-mapped: written pages go to the file's
-    page cache, so :meth:`release` can hand pages back without losing their contents."""
-
-    def __init__(self, directory: str | os.PathLike[str], name: str, size: int, fill: int) -> None:
-        self.path = os.path.join(os.fspath(directory), name)
-        nbytes = max(int(size), 1)
-        with open(self.path, "w+b") as handle:
-            handle.truncate(nbytes)
-            self._map = mmap.mmap(handle.fileno(), nbytes)
-        self.array = np.frombuffer(self._map, np.uint8, nbytes)
-        if fill:
-            for start in range(0, nbytes, 1 << 24):  # a block at a time, released as written
-                self.array[start : start + (1 << 24)] = fill
-                self.release(start, start + (1 << 24))
-
-    def release(self, start: int = 0, stop: int | None = None) -> None:
-        """Drop the pages of bytes ``start..stop-1`` (default: all) from this process; their
-        contents stay in the file."""
-        advise_free(self._map, start, len(self._map) if stop is None else stop)
-
-    def remove(self) -> None:
-        """Delete the file (the array stays readable while referenced)."""
-        if os.path.exists(self.path):
-            os.remove(self.path)
 
 
 @dataclass(frozen=True)

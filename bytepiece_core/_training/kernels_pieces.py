@@ -1,6 +1,6 @@
 """Candidate-piece kernels: the n-gram-model Viterbi (ALGORITHM.md 2.3) and piece counting.
 
-Corpus and model arrays are those of ``_kernels_ngram``; piece tables those of ``_hashtable``.
+Corpus and model arrays are those of ``kernels_ngram``; piece tables those of ``hashtable``.
 The Viterbi marks where pieces start in a bit array per range of chunks:
 
     bits : uint8[ceil(n / 8)]   bit ``p - base`` set where a piece starts at corpus byte ``p``
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._hashtable import MAX_LOAD, _hash_bytes, _hll_add, _part, _piece_add, _piece_grown
-from ._kernels_ngram import PACKED, _mfind, _ml_get, _ml_shift
-from ._numba import kernel
+from .._numba import kernel
+from .hashtable import MAX_LOAD, _hash_bytes, _hll_add, _part, _piece_add, _piece_grown
+from .kernels_ngram import PACKED, _mfind, _ml_get, _ml_shift
 
 _U8 = np.uint64(8)
 
@@ -178,7 +178,7 @@ def _sketch_pieces(data, chunk_offsets, c_lo, c_hi, bits, registers):  # pragma:
 
 
 @kernel
-def _count_pieces(
+def _count_marked(
     data, chunk_offsets, c_lo, c_hi, bits, table, n, part, n_parts
 ):  # pragma: no cover
     """Count every piece of chunks ``c_lo..c_hi-1`` (their ``bits``) into a piece table

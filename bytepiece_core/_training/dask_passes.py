@@ -1,16 +1,17 @@
-"""The counting passes of training as Dask tasks (``Trainer.train(backend="dask")``).
+"""The counting passes of training as Dask tasks (``Trainer.train(backend="dask")``): the
+Dask implementation of ``passes.Passes``.
 
 Each pass (byte pairs, the n-grams of one length, raising ``maxlen``, the n-gram Viterbi and
 the piece counting) is one task per range of chunks, run on the workers of a
-``dask.distributed.Client``, with the same kernels as the threaded run (``_train_jobs``), so
-the result is the same. The small results (byte and pair counts, HyperLogLog registers) are
+``dask.distributed.Client``, with the same kernels as ``passes.LocalPasses``, so the result is
+the same. The small results (byte and pair counts, HyperLogLog registers) are
 folded in the driver. The counting tables of the n-gram and piece passes stay on the workers:
 each lane (one per worker thread) counts its ranges into one table handed from task to task,
 the lanes' tables are merged pairwise on the workers, and only the last table's entries reach
 the driver: the kept n-grams, or the candidate pieces. So the driver never holds a counting
 table.
 
-Nothing large travels in the task graph. Tasks open the on-disk corpus (``_train_corpus``)
+Nothing large travels in the task graph. Tasks open the on-disk corpus (``corpus``)
 by path with ``np.memmap``, so its directory must be visible to every worker (same machine,
 or a shared filesystem). The state shared between passes lives in files of a ``dask-*``
 directory made next to the corpus (removed at the end): ``maxlen`` (written in place by the
@@ -18,7 +19,7 @@ raising tasks, each for its own chunks: a chunk's last byte, which may share a p
 with the next chunk's first, is never raised, so tasks never write the same bits), the n-gram
 model tables a pass reads, and the Viterbi's piece-start bits of each range.
 
-``dask`` is an optional dependency, imported only here.
+``dask`` is an optional dependency, imported only here and in ``bytepiece_core.dask``.
 """
 
 from __future__ import annotations
@@ -33,129 +34,23 @@ from typing import Any
 
 import numpy as np
 
-from ._hashtable import (
-    HLL_BITS,
-    _entries,
-    _merge,
-    _piece_entries,
-    _piece_merge,
-    hll_estimate,
-    new_table,
-)
-from ._kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
-from ._kernels_pieces import _count_pieces, _sketch_pieces, _viterbi_bits
-from ._train_corpus import DATA_FILE, Corpus, open_corpus
-from ._train_memory import MemoryPlan, load_mapped
+from .._mmap import load_mapped
+from ..dask import distributed_module
+from .corpus import DATA_FILE, TrainingCorpus, open_corpus
+from .hashtable import HLL_BITS, _entries, _merge, _piece_entries, _piece_merge, new_table
+from .jobs import chunk_ranges
+from .kernels_ngram import PACKED, _count_order, _count_pairs, _raise_maxlen, maxlen_array
+from .kernels_pieces import _count_marked, _sketch_pieces, _viterbi_bits
+from .memory import MemoryPlan
+from .ngram_tables import NgramTables
+from .passes import RANGES_PER_PASS, Pieces, Progress, no_progress
 
-__all__ = ["DaskPasses", "check_client", "connect", "parse_scheduler"]
-
-Ranges = list[tuple[int, int, int]]
-# Load of the count tables, as the threaded passes (``_train_ngrams``, ``_train_pieces``).
-_LOAD = 0.7
-INSTALL_HINT = "pip install 'bytepiece-workbench[dask]' (or pip install 'dask[distributed]')"
-
-
-def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ImportError(
-            f"backend='dask' needs dask.distributed, not installed: {INSTALL_HINT}"
-        ) from exc
-    return distributed
-
-
-def check_client(client: Any) -> None:
-    """Refuse anything but a ``dask.distributed.Client`` (imports dask)."""
-    distributed = _distributed()
-    if not isinstance(client, distributed.Client):
-        raise TypeError(
-            f"client must be a dask.distributed.Client, not {type(client).__name__}; "
-            "e.g. client=Client(LocalCluster()) or Client('tcp://scheduler:8786')"
-        )
-
-
-def parse_scheduler(spec: str | None) -> tuple[str | None, int | None]:
-    """Read a scheduler spec: ``(None, None)`` if empty (no Dask), ``(None, N)`` for
-    ``local:N`` (a local cluster of N worker processes), else ``(address, None)``.
-
-    Raises ``ValueError`` if N of ``local:N`` is not a whole number >= 1 (imports nothing).
-
-    >>> parse_scheduler("local:2"), parse_scheduler("tcp://host:8786"), parse_scheduler("")
-    ((None, 2), ('tcp://host:8786', None), (None, None))
-    """
-    if not spec:
-        return None, None
-    if spec.startswith("local:"):
-        count = spec[len("local:") :]
-        if not count.isdigit() or int(count) < 1:
-            raise ValueError(f"Dask scheduler {spec!r}: local:N needs a number of workers N >= 1")
-        return None, int(count)
-    return spec, None
-
-
-def connect(spec: str | None, timeout: float = 30) -> tuple[Any, Callable[[], None]]:
-    """A ``dask.distributed.Client`` for a scheduler spec, and the function that closes it.
-
-    ``spec`` as :func:`parse_scheduler`: empty gives ``(None, no-op)``; ``local:N`` starts a
-    ``LocalCluster`` of N single-threaded worker processes, which the closer shuts down with
-    the client; anything else is the address of a running scheduler (only the client is
-    closed), which must have a worker within ``timeout`` seconds.
-
-    Raises ``ValueError`` for a bad ``local:N``, ``ImportError`` (with the install hint)
-    without dask.distributed, ``ConnectionError`` if the scheduler cannot be reached, or has no
-    worker, within ``timeout`` seconds.
-    """
-    address, n_workers = parse_scheduler(spec)
-    if address is None and n_workers is None:
-        return None, lambda: None
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ImportError(
-            f"a Dask scheduler needs dask.distributed, not installed: {INSTALL_HINT}"
-        ) from exc
-    if n_workers is not None:
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-        )
-        try:
-            client = distributed.Client(cluster)
-        except BaseException:
-            cluster.close()
-            raise
-
-        def close_local() -> None:
-            try:
-                client.close()
-            finally:
-                cluster.close()
-
-        return client, close_local
-    try:
-        client = distributed.Client(address, timeout=timeout)
-    except OSError as exc:
-        raise ConnectionError(
-            f"cannot connect to the Dask scheduler at {address!r}: {exc}"
-        ) from exc
-    try:
-        client.wait_for_workers(1, timeout=timeout)
-    except (TimeoutError, distributed.TimeoutError) as exc:
-        client.close()
-        raise ConnectionError(
-            f"the Dask scheduler at {address!r} has no workers (none joined within "
-            f"{timeout:g} s): start some with 'dask worker {address}'"
-        ) from exc
-    return client, client.close
-
+__all__ = ["DaskPasses"]
 
 # -- the tasks (run on the workers) ------------------------------------------------------------
 
 
-def _corpus(directory: str) -> Corpus:
+def _corpus(directory: str) -> TrainingCorpus:
     if not os.path.exists(os.path.join(directory, DATA_FILE)):
         raise FileNotFoundError(
             f"the training corpus {directory!r} is not visible on this Dask worker: put "
@@ -294,7 +189,7 @@ def _task_pieces(
     corpus = _corpus(directory)
     bits = np.load(bits_path)
     table, n = state if state is not None else (new_table(cap), 0)
-    return _count_pieces(  # type: ignore[no-any-return]
+    return _count_marked(  # type: ignore[no-any-return]
         corpus.data, corpus.chunk_offsets, lo, hi, bits, table, n, part, parts
     )
 
@@ -328,16 +223,30 @@ def _task_piece_entries(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 class DaskPasses:
-    """The counting passes over the on-disk corpus in ``corpus_dir``, on ``client``'s workers.
+    """The counting passes (``passes.Passes``) as Dask tasks on ``client``'s workers, over the
+    on-disk corpus in ``corpus_dir`` (``corpus`` is the driver's map of it).
 
     Makes its directory of shared state in ``corpus_dir``; :meth:`close` removes it.
     """
 
-    def __init__(self, client: Any, corpus_dir: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        corpus: TrainingCorpus,
+        corpus_dir: str | os.PathLike[str],
+        order: int,
+        plan: MemoryPlan,
+        n_ranges: int = RANGES_PER_PASS,
+    ) -> None:
         self.client = client
+        self.corpus = corpus
+        self.order = order
+        self.plan = plan
+        self.tables = 1  # each lane's table lives on its worker
+        self.ranges = chunk_ranges(corpus.chunk_offsets, n_ranges)
         self.corpus_dir = os.path.abspath(os.fspath(corpus_dir))
         self.shared = tempfile.mkdtemp(prefix="dask-", dir=self.corpus_dir)
-        self.maxlen_path = ""
+        self._maxlen: tuple[np.ndarray | None, str] = (None, "")
         self._mtab: tuple[int, str] = (-1, "")
 
     def close(self) -> None:
@@ -370,22 +279,28 @@ class DaskPasses:
             self._mtab = (k, self._share(f"mtab{k}", mtab))
         return self._mtab[1]
 
+    def _maxlen_path(self, maxlen: np.ndarray) -> str:
+        """The shared file of ``maxlen``: the one :meth:`new_maxlen` made, or (a ``maxlen``
+        from elsewhere, e.g. a checkpoint) a copy of it shared now."""
+        if maxlen is not self._maxlen[0]:
+            self._maxlen = (maxlen, self._share("maxlen", maxlen))
+        return self._maxlen[1]
+
     def _run(
         self,
         task: Callable[..., Any],
-        ranges: Ranges,
         args: Callable[[int, int, int], tuple[Any, ...]],
         fold: Callable[[Any], None],
-        progress: Callable[[int], None],
+        progress: Progress = no_progress,
     ) -> None:
         """Submit ``task(corpus_dir, lo, hi, *args(lo, hi, nbytes))`` for every range; fold each
         result in the driver and report its bytes as it completes (in completion order)."""
-        distributed = _distributed()
+        distributed = distributed_module()
         futures = {
             self.client.submit(task, self.corpus_dir, lo, hi, *args(lo, hi, nbytes), pure=False): (
                 nbytes
             )
-            for lo, hi, nbytes in ranges
+            for lo, hi, nbytes in self.ranges
         }
         try:
             for future in distributed.as_completed(list(futures)):
@@ -402,18 +317,18 @@ class DaskPasses:
     def _lanes(
         self,
         task: Callable[..., Any],
-        ranges: Ranges,
         args: Callable[[int, int, int], tuple[Any, ...]],
         merge: Callable[..., Any],
         merge_args: tuple[Any, ...],
-        progress: Callable[[int], None],
+        progress: Progress = no_progress,
     ) -> Any:
         """Count the ranges in lanes, one per worker thread of the cluster: range ``i`` is
         ``task(corpus_dir, lo, hi, *args(lo, hi, nbytes), state)`` with ``state`` the result
         of its lane's previous range (None for the first); then merge the lanes' results
         pairwise, ``merge(*merge_args, a, b)``, as they complete. Returns the future of the
         last merge. Progress is reported as each range's task completes."""
-        distributed = _distributed()
+        distributed = distributed_module()
+        ranges = self.ranges
         n_lanes = max(1, min(len(ranges), sum(self.client.nthreads().values())))
         lanes: list[Any] = [None] * n_lanes
         counting: dict[Any, int] = {}
@@ -453,45 +368,43 @@ class DaskPasses:
 
     # -- n-grams ---------------------------------------------------------------------------
 
-    def new_maxlen(self, n_bytes: int, order: int) -> np.ndarray:
-        """Write a fresh ``maxlen`` to the shared directory; returns an empty placeholder (the
-        driver reads it back with :meth:`load_maxlen` once the passes are done)."""
-        self.maxlen_path = self._share("maxlen", maxlen_array(n_bytes, order))
-        return np.zeros(0, np.uint8)
+    def new_maxlen(self) -> np.ndarray:
+        """A fresh ``maxlen`` in the shared directory, which the raising tasks write in place;
+        the driver reads it through a shared read-only map, so it sees their writes."""
+        path = self._share("maxlen", maxlen_array(self.corpus.n_bytes, self.order))
+        maxlen = np.load(path, mmap_mode="r")
+        self._maxlen = (maxlen, path)
+        return maxlen  # type: ignore[no-any-return]
 
-    def load_maxlen(self) -> np.ndarray:
-        return load_mapped(self.maxlen_path)
-
-    def pairs(self, ranges: Ranges, progress: Callable[[int], None]) -> list[tuple[Any, Any]]:
+    def count_pairs(self, progress: Progress) -> tuple[np.ndarray, np.ndarray]:
         counts1, counts2 = np.zeros(256, np.int64), np.zeros(65536, np.int64)
 
         def fold(result: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
             counts1[:] += result[0]
             counts2[result[1]] += result[2]
 
-        self._run(_task_pairs, ranges, lambda lo, hi, nb: (), fold, progress)
-        return [(counts1, counts2)]
+        self._run(_task_pairs, lambda lo, hi, nb: (), fold, progress)
+        return counts1, counts2
 
     def count_length(
         self,
         k: int,
+        maxlen: np.ndarray,
+        model: tuple[np.ndarray, np.ndarray],
+        *,
         cap: int,
-        mtab: np.ndarray,
-        meta: np.ndarray,
-        ranges: Ranges,
-        progress: Callable[[int], None],
-        part: int = 0,
-        parts: int = 1,
-        min_count: int = 1,
+        part: int,
+        parts: int,
+        min_count: int,
+        progress: Progress,
     ) -> tuple[np.ndarray, np.ndarray, int]:
-        """The ``(keys, counts)`` of the candidate ``k``-grams of hash partition ``part`` with
-        a count of at least ``min_count``, and the number of candidates counted."""
-        mtab_path = self._share_model(k, mtab)
+        mtab, meta = model
+        maxlen_path, mtab_path = self._maxlen_path(maxlen), self._share_model(k, mtab)
 
         def args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
-            return cap, self.maxlen_path, k, mtab_path, meta, part, parts
+            return cap, maxlen_path, k, mtab_path, meta, part, parts
 
-        last = self._lanes(_task_count, ranges, args, _task_merge, (), progress)
+        last = self._lanes(_task_count, args, _task_merge, (), progress)
         entries = self.client.submit(_task_entries, last, min_count, pure=False)
         del last
         keys, counts, n = entries.result()
@@ -500,13 +413,14 @@ class DaskPasses:
     def raise_maxlen(
         self,
         k: int,
+        maxlen: np.ndarray,
         kept: np.ndarray,
+        model: tuple[np.ndarray, np.ndarray],
+        *,
         sketch_next: bool,
-        mtab: np.ndarray,
-        meta: np.ndarray,
-        ranges: Ranges,
     ) -> np.ndarray:
-        mtab_path = self._share_model(k, mtab)
+        mtab, meta = model
+        maxlen_path, mtab_path = self._maxlen_path(maxlen), self._share_model(k, mtab)
         kept_path = self._share("kept", kept)
         registers = np.zeros(1 << HLL_BITS, np.uint8)
 
@@ -514,60 +428,46 @@ class DaskPasses:
             if result.size:
                 np.maximum(registers, result, out=registers)
 
-        args = (self.maxlen_path, k, mtab_path, meta, kept_path, sketch_next)
-        self._run(_task_raise, ranges, lambda lo, hi, nb: args, fold, lambda n: None)
+        args = (maxlen_path, k, mtab_path, meta, kept_path, sketch_next)
+        self._run(_task_raise, lambda lo, hi, nb: args, fold)
         os.remove(kept_path)
         return registers
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def count_pieces(
-        self,
-        corpus: Corpus,
-        model: Any,
-        ensure_unicode: bool,
-        ranges: Ranges,
-        progress: Callable[[int], None],
-        plan: MemoryPlan,
-        add: Callable[[tuple[np.ndarray, np.ndarray, np.ndarray]], None],
-    ) -> None:
-        """``add`` the ``(pos, lens, counts)`` of the pieces of each hash partition, as
-        ``_piece_entries``."""
-        if not self.maxlen_path:  # a model loaded from a checkpoint: share its maxlen
-            self.maxlen_path = self._share("maxlen", model.maxlen)
-        mtab, _, meta = model.flat(release=True)
+    def segment(
+        self, model: NgramTables, maxlen: np.ndarray, ensure_unicode: bool, progress: Progress
+    ) -> np.ndarray:
+        maxlen_path = self._maxlen_path(maxlen)
         model_paths = (
             self._share("uni", model.uni),
             self._share("bi", model.bi),
-            self._share("mtab", mtab),
+            self._share("mtab", model.mtab),
         )
-        del mtab
-        model.maxlen = np.zeros(0, np.uint8)
+        self.plan.release_table()  # the model, if in a file: shared now, its pages not needed
         registers = np.zeros(1 << HLL_BITS, np.uint8)
 
         def sketch(result: np.ndarray) -> None:
             np.maximum(registers, result, out=registers)
 
-        def segment_args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
+        def args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
             bits = self._path(f"bits{lo}")
-            return (self.maxlen_path, ensure_unicode, *model_paths, meta, model.order, bits)
+            return (maxlen_path, ensure_unicode, *model_paths, model.meta, model.order, bits)
 
-        self._run(_task_segment, ranges, segment_args, sketch, progress)
-        parts, cap = plan.split("pieces", hll_estimate(registers) * 1.05 + 16, _LOAD, 1)
-        for part in range(parts):
+        self._run(_task_segment, args, sketch, progress)
+        return registers
 
-            def count_args(lo: int, hi: int, nbytes: int, part: int = part) -> tuple[Any, ...]:
-                return cap, self._path(f"bits{lo}"), part, parts
+    def count_marked(self, *, cap: int, part: int, parts: int) -> Pieces:
+        def args(lo: int, hi: int, nbytes: int) -> tuple[Any, ...]:
+            return cap, self._path(f"bits{lo}"), part, parts
 
-            last = self._lanes(
-                _task_pieces,
-                ranges,
-                count_args,
-                _task_piece_merge,
-                (self.corpus_dir,),
-                lambda n: None,
-            )
-            entries = self.client.submit(_task_piece_entries, last, pure=False)
-            del last
-            add(entries.result())
-            del entries
+        last = self._lanes(_task_pieces, args, _task_piece_merge, (self.corpus_dir,))
+        entries = self.client.submit(_task_piece_entries, last, pure=False)
+        del last
+        return entries.result()  # type: ignore[no-any-return]
+
+    def drop_segments(self) -> None:
+        for lo, _, _ in self.ranges:
+            path = self._path(f"bits{lo}")
+            if os.path.exists(path):
+                os.remove(path)

@@ -1,6 +1,6 @@
 """Checkpoints of training: the state after each stage, in a directory, to resume from.
 
-A checkpoint directory holds the corpus read (the on-disk corpus of ``_train_corpus``), the
+A checkpoint directory holds the corpus read (the on-disk corpus of ``corpus``), the
 n-gram model after ``count_ngrams`` and the candidate pieces after ``count_pieces``, as ``.npy``
 files, and ``manifest.json``: the trainer's options, the fingerprint of the documents and, for
 each completed stage, what it found. A stage counts as completed only once the manifest says so,
@@ -21,18 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from ._train_corpus import DATA_FILE, OFFSETS_FILE, Corpus, open_corpus
-from ._train_memory import load_mapped
-from ._train_ngrams import NgramModel
-from ._train_pieces import PieceCounts
+from .._mmap import big_array, load_mapped
+from .corpus import DATA_FILE, OFFSETS_FILE, TrainingCorpus, open_corpus
+from .events import Stage
+from .ngram_tables import NgramTables
+from .pieces import PieceCounts
 
-__all__ = ["CHECKPOINT_STAGES", "Checkpoint"]
+__all__ = ["Checkpoint"]
 
 MANIFEST = "manifest.json"
 FORMAT = "bytepiece_core training checkpoint"
 VERSION = 1
-# The stages whose result is saved, in order.
-CHECKPOINT_STAGES = ("read", "count_ngrams", "count_pieces")
 
 
 class Checkpoint:
@@ -108,7 +107,7 @@ class Checkpoint:
             os.fsync(handle.fileno())
         os.replace(tmp, self.directory / MANIFEST)
 
-    def done(self, stage: str) -> bool:
+    def done(self, stage: Stage) -> bool:
         """Whether ``stage`` was completed (and its state can be loaded)."""
         return stage in self.stages
 
@@ -121,7 +120,7 @@ class Checkpoint:
                 "documents to resume, or train with resume=False to start over"
             )
 
-    def _complete(self, stage: str, info: dict[str, Any]) -> None:
+    def _complete(self, stage: Stage, info: dict[str, Any]) -> None:
         self.stages[stage] = info
         self._write_manifest()
 
@@ -136,14 +135,14 @@ class Checkpoint:
 
     # -- the stages ----------------------------------------------------------------------
 
-    def save_corpus(self, corpus: Corpus, seconds: float) -> None:
+    def save_corpus(self, corpus: TrainingCorpus, seconds: float) -> None:
         """Stage ``read``: the corpus is already in the directory (read there); record it."""
         assert corpus.maps, "a checkpointed corpus is read into the checkpoint directory"
         self.fingerprint = corpus.fingerprint
         info = {"n_docs": corpus.n_docs, "n_bytes": corpus.n_bytes, "seconds": seconds}
         self._complete("read", info)
 
-    def load_corpus(self) -> Corpus:
+    def load_corpus(self) -> TrainingCorpus:
         """The corpus of stage ``read``."""
         for name in (DATA_FILE, OFFSETS_FILE):
             if not (self.directory / name).exists():
@@ -156,34 +155,46 @@ class Checkpoint:
         assert corpus.n_bytes == info["n_bytes"], "corpus file does not match its manifest"
         return corpus
 
-    def save_ngrams(self, model: NgramModel, seconds: float) -> None:
-        """Stage ``count_ngrams``: the n-gram model."""
+    def save_ngrams(self, model: NgramTables, maxlen: np.ndarray, seconds: float) -> None:
+        """Stage ``count_ngrams``: the n-gram model and ``maxlen``, one file per table."""
         self._save("ngrams.uni", model.uni)
         self._save("ngrams.bi", model.bi)
-        self._save("ngrams.maxlen", model.maxlen)
-        for k, table in enumerate(model.tables, start=3):
-            self._save(f"ngrams.table{k}", table)
+        self._save("ngrams.maxlen", maxlen)
+        for k in range(3, 3 + model.n_tables):
+            self._save(f"ngrams.table{k}", model.table(k))
         info = {
             "order": model.order,
             "counted": model.counted,
             "kept": model.kept,
-            "n_tables": len(model.tables),
+            "n_tables": model.n_tables,
             "seconds": seconds,
         }
         self._complete("count_ngrams", info)
 
-    def load_ngrams(self) -> NgramModel:
-        """The n-gram model of stage ``count_ngrams``."""
+    def load_ngrams(self) -> tuple[NgramTables, np.ndarray]:
+        """The n-gram model and ``maxlen`` (mapped) of stage ``count_ngrams``."""
         info = self.stages["count_ngrams"]
-        return NgramModel(
-            info["order"],
+        order, n_tables = info["order"], info["n_tables"]
+        tables = [self._load(f"ngrams.table{k}", mapped=True) for k in range(3, 3 + n_tables)]
+        meta = np.zeros((order + 1, 2), np.int64)
+        start = 0
+        for k, table in enumerate(tables, start=3):
+            meta[k] = (start, table.shape[0])
+            start += table.shape[0]
+        mtab = big_array((max(start, 1), 2), np.uint64)
+        for k, table in enumerate(tables, start=3):
+            mtab[meta[k, 0] : meta[k, 0] + meta[k, 1]] = table
+        del tables
+        model = NgramTables(
+            order,
             uni=self._load("ngrams.uni"),
             bi=self._load("ngrams.bi"),
-            tables=[self._load(f"ngrams.table{k}") for k in range(3, 3 + info["n_tables"])],
-            maxlen=self._load("ngrams.maxlen", mapped=True),
+            mtab=mtab,
+            meta=meta,
             counted=list(info["counted"]),
             kept=list(info["kept"]),
         )
+        return model, self._load("ngrams.maxlen", mapped=True)
 
     def save_pieces(self, pieces: PieceCounts, seconds: float) -> None:
         """Stage ``count_pieces``: the candidate pieces."""

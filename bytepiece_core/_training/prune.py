@@ -7,17 +7,18 @@ arrays, in shards of bounded size (also the unit of work of the threads).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ._kernels_pieces import _add_token_counts, _gather
-from ._train_jobs import run_ranges
-from ._train_pieces import PieceCounts
-from .vocab import N_SPECIAL, Vocab
+from ..vocab import N_SPECIAL, Vocab
+from .jobs import run_ranges
+from .kernels_pieces import _add_token_counts, _gather
+from .pieces import PieceCounts
 
-__all__ = ["VocabStep", "prune_pieces"]
+__all__ = ["VocabStep", "from_vocab", "prune_pieces"]
 
 # Bytes of pieces segmented per call of the segmenter.
 _SHARD_BYTES = 1 << 21
@@ -205,3 +206,58 @@ def prune_pieces(
             record(VocabStep(size, "cut", 0, len(pieces)))
         results.append(dict(zip(pieces, kept_counts.tolist(), strict=True)))
     return results
+
+
+def _piece_bytes(key: Any) -> bytes:
+    if isinstance(key, bytes):
+        piece = key
+    elif isinstance(key, str):
+        piece = key.encode("utf-8")
+    else:
+        raise TypeError(f"pieces are str or bytes, got {key!r} ({type(key).__name__})")
+    if not piece:
+        raise ValueError("the empty string is not a piece: remove it from the dictionary")
+    return piece
+
+
+def from_vocab(
+    pieces: Mapping[str, int] | Mapping[bytes, int] | Mapping[str | bytes, int],
+    max_vocab_size: int | None = None,
+    max_piece_length: int | None = None,
+    min_count: int = 1,
+    workers: int = 1,
+) -> dict[bytes, int]:
+    """``{piece: count}`` of a BytePiece vocabulary built from a piece-frequency dictionary.
+
+    What the reference's ``convert_to_bytepiece`` does: complete the 256 single bytes (count 1),
+    re-split pieces longer than ``max_piece_length`` or rarer than ``min_count``, remove wasted
+    pieces (ALGORITHM.md 2.4 steps 1-4) and, if ``max_vocab_size`` is given, cut to it (step 5).
+
+    >>> vocab = from_vocab({"ab": 3, "abc": 1, "c": 2}, max_piece_length=2)
+    >>> vocab[b"ab"], len(from_vocab({"ab": 3}))
+    (4, 257)
+    """
+    table: dict[bytes, int] = {}
+    for key, count in pieces.items():
+        piece = _piece_bytes(key)
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise ValueError(f"counts are positive integers, got {count!r} for {key!r}")
+        if piece in table:
+            raise ValueError(f"{key!r} is given twice (as str and as bytes)")
+        table[piece] = int(count)
+    if not table:
+        raise ValueError("pieces is empty: give at least one {piece: count}")
+    keys = list(table)
+    lens = np.fromiter(map(len, keys), np.int64, len(keys))
+    pos = np.zeros(len(keys), np.int64)
+    np.cumsum(lens[:-1], out=pos[1:])
+    data = np.frombuffer(b"".join(keys), np.uint8)
+    candidates = PieceCounts(pos, lens, np.fromiter(table.values(), np.int64, len(keys)))
+    size = len(table) + 256 + N_SPECIAL if max_vocab_size is None else max_vocab_size
+    longest = int(lens.max()) if max_piece_length is None else max_piece_length
+    (result,) = prune_pieces(data, candidates, [size], longest, min_count, workers, _ignore)
+    return result
+
+
+def _ignore(step: object) -> None:
+    """No progress to report."""
