@@ -20,7 +20,7 @@ from .model import N_SPECIAL
 from .pretrained import available, model_path
 from .sizes import parse_size
 from .tokenizer import Tokenizer
-from .trainer import Stage, Trainer, TrainEvent
+from .trainer import ALGORITHMS, Stage, Trainer, TrainEvent
 
 __all__ = ["build_parser", "main"]
 
@@ -201,6 +201,7 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
         min_count=args.min_count,
         isolate_digits=args.isolate_digits,
         ensure_unicode=not args.no_ensure_unicode,
+        algorithm=args.algorithm,
     )
     progress = _Progress(not args.quiet)
     try:
@@ -257,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "-o", "--output", required=True, help="model path (several sizes write OUTPUT.<size> each)"
+    )
+    tr.add_argument(
+        "--algorithm",
+        choices=ALGORITHMS,
+        default="bytepiece",
+        help="'bytepiece' (default): the reference's algorithm, exactly; 'refined': EM over "
+        "the segmentation lattice and pruning by loss, which reaches the sizes asked for",
     )
     tr.add_argument("--order", type=int, default=6, help="n-gram order (default 6)")
     tr.add_argument(

@@ -38,12 +38,14 @@ from ._training.ngrams import build_ngram_model
 from ._training.passes import LocalPasses, Passes
 from ._training.pieces import PieceCounts, count_segmented, segment
 from ._training.prune import from_vocab, prune_pieces
+from ._training.refine import distinct_chunks, find_candidates, refine
 from .model import dump_model, write_model
 from .sizes import parse_size
 from .tokenizer import Tokenizer
 from .vocab import N_SPECIAL
 
 __all__ = [
+    "ALGORITHMS",
     "FROM_CHECKPOINT",
     "STAGES",
     "WORK_STAGES",
@@ -89,6 +91,8 @@ def _check_sizes(max_vocab_size: Any) -> list[int]:
 
 
 BACKENDS = ("local", "dask")
+# Training algorithms: the reference's, and the refined one (``_training.refine``).
+ALGORITHMS = ("bytepiece", "refined")
 
 
 def _check_backend(backend: Any, client: Any) -> None:
@@ -180,7 +184,15 @@ class Trainer:
         min_count: int = 2,
         isolate_digits: bool = False,
         ensure_unicode: bool = True,
+        *,
+        algorithm: str = "bytepiece",
     ) -> None:
+        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"algorithm must be one of {list(ALGORITHMS)}, not {algorithm!r}: 'bytepiece' "
+                "is the reference's, 'refined' reaches the sizes asked for (see Trainer)"
+            )
+        self.algorithm = algorithm
         options = check_options(
             order=order,
             max_piece_length=max_piece_length,
@@ -202,7 +214,9 @@ class Trainer:
         return (
             f"Trainer(order={self.order}, max_vocab_size={sizes}, "
             f"max_piece_length={self.max_piece_length}, min_count={self.min_count}, "
-            f"isolate_digits={self.isolate_digits}, ensure_unicode={self.ensure_unicode})"
+            f"isolate_digits={self.isolate_digits}, ensure_unicode={self.ensure_unicode}"
+            + ("" if self.algorithm == "bytepiece" else f", algorithm={self.algorithm!r}")
+            + ")"
         )
 
     # -- training ------------------------------------------------------------------------
@@ -316,6 +330,17 @@ class Trainer:
         if work_dir is not None and not os.path.isdir(work_dir):
             raise NotADirectoryError(f"work_dir {os.fspath(work_dir)!r} is not a directory")
         _check_backend(backend, client)
+        if self.algorithm == "refined":
+            for name, given in (
+                ("checkpoint_dir", checkpoint_dir is not None),
+                ("memory_budget", memory_budget is not None),
+                ("backend='dask'", backend == "dask"),
+            ):
+                if given:
+                    raise ValueError(
+                        f"{name} is not supported with algorithm='refined' yet: train without "
+                        "it, or with algorithm='bytepiece'"
+                    )
         budget = None if memory_budget is None else parse_size(memory_budget)
         emit = callback if callback is not None else (lambda event: None)
         run = _Run(emit, None)
@@ -336,6 +361,14 @@ class Trainer:
             plan = MemoryPlan(budget, None if corpus_dir is None else os.fspath(corpus_dir))
             stack.callback(plan.close)
             corpus = self._read(run, texts, batch_size, corpus_dir)
+            if self.algorithm == "refined":
+                pieces = self._refine(run, corpus, workers)
+                run.lap("prune_pieces")
+                del corpus
+                self.pieces = pieces
+                self.history = run.history
+                emit(TrainEvent("done", 1, 1, run.history.n_bytes))
+                return
             passes: Passes
             if backend == "dask":
                 from ._training.dask_passes import DaskPasses
@@ -457,6 +490,45 @@ class Trainer:
             ]
 
         return run.stage("count_pieces", count, load_pieces, Checkpoint.save_pieces, record_pieces)
+
+    def _refine(self, run: _Run, corpus: TrainingCorpus, workers: int) -> list[dict[bytes, int]]:
+        """The stages of ``algorithm="refined"`` (``_training.refine``): candidates by the
+        n-gram passes (``count_ngrams``), then EM and pruning by loss (``prune_pieces``)."""
+        n = corpus.n_bytes
+        longest = max(2, min(self.max_piece_length, 255))
+        units = (longest - 1) * n
+        done = [0]
+
+        def ngram_progress(k: int, nbytes: int) -> None:
+            done[0] += nbytes
+            run.emit(TrainEvent("count_ngrams", done[0], units, n, f"length {k}"))
+
+        chunks = distinct_chunks(corpus)
+        candidates = find_candidates(
+            chunks,
+            self.max_piece_length,
+            self.min_count,
+            self.ensure_unicode,
+            workers,
+            ngram_progress,
+        )
+        run.history.candidates = len(candidates)
+        run.history.ngrams = [
+            NgramStep(k, candidates.counted[k], candidates.kept[k])
+            for k in range(1, len(candidates.kept))
+        ]
+        run.lap("count_ngrams")
+        run.emit(TrainEvent("count_pieces", n, n, n, f"{len(candidates)} candidates"))
+        run.lap("count_pieces")
+        history = run.history
+
+        def record(step: VocabStep) -> None:
+            history.vocab.append(step)
+            detail = "" if step.size is None else f" (size {step.size})"
+            message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
+            run.emit(TrainEvent("prune_pieces", len(history.vocab), None, n, message, step))
+
+        return refine(chunks, candidates, self.max_vocab_size, workers, record)
 
     def _prune(
         self, run: _Run, corpus: TrainingCorpus, candidates: PieceCounts, workers: int

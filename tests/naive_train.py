@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 import numpy as np
+from naive import segmentations
 
 
 def training_chunks(docs: list[str], isolate_digits: bool = False) -> list[bytes]:
@@ -248,3 +249,73 @@ def train(
     logp = prune_ngrams(count_ngrams(chunks, order), min_count)
     pieces = count_pieces(chunks, logp, order, ensure_unicode)
     return prune_pieces(pieces, sizes, max_piece_length, min_count)
+
+
+# -- the refined trainer (``Trainer(algorithm="refined")``) ---------------------------------
+
+
+def frequent_substrings(
+    chunks: list[bytes], longest: int, min_count: int, ensure_unicode: bool
+) -> dict[bytes, int]:
+    """Substrings of 2..``longest`` bytes inside a chunk seen at least ``min_count`` times
+    (whole UTF-8 only with ``ensure_unicode``), plus, with ``ensure_unicode``, every
+    multi-byte character however rare.
+
+    >>> frequent_substrings([b"abab", b"ab"], 3, 2, False)
+    {b'ab': 3}
+    """
+    counts: dict[bytes, int] = {}
+    for chunk in chunks:
+        for i in range(len(chunk)):
+            for k in range(2, longest + 1):
+                if i + k <= len(chunk):
+                    s = chunk[i : i + k]
+                    counts[s] = counts.get(s, 0) + 1
+    out = {s: c for s, c in counts.items() if c >= min_count}
+    if ensure_unicode:
+        out = {s: c for s, c in out.items() if _whole(s)}
+        for chunk in chunks:
+            for ch in chunk.decode("utf-8"):
+                raw = ch.encode()
+                if len(raw) > 1 and raw not in out:
+                    out[raw] = sum(c.count(raw) for c in chunks)
+    return dict(sorted(out.items()))
+
+
+def _whole(piece: bytes) -> bool:
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def expected_counts(chunks: list[bytes], logp: dict[bytes, float]) -> dict[bytes, float]:
+    """E-step: each piece's expected count over all segmentations of each chunk, weighted by
+    ``p(seg) = exp(sum logp) / Z`` (brute force over the segmentations).
+
+    >>> e = expected_counts([b"ab"], {b"a": 0.0, b"b": 0.0, b"ab": 0.0})
+    >>> {p: round(c, 3) for p, c in e.items()}
+    {b'a': 0.5, b'b': 0.5, b'ab': 0.5}
+    """
+    out = dict.fromkeys(logp, 0.0)
+    for chunk in chunks:
+        segs = segmentations(chunk, logp)
+        weights = np.array([sum(logp[p] for p in seg) for seg in segs])
+        probs = np.exp(weights - weights.max())
+        probs /= probs.sum()
+        for seg, prob in zip(segs, probs):
+            for p in seg:
+                out[p] += float(prob)
+    return out
+
+
+def best_alternative(piece: bytes, logp: dict[bytes, float]) -> float:
+    """The best total ``logp`` of a segmentation of ``piece`` that is not the piece itself
+    (``-inf`` if there is none).
+
+    >>> best_alternative(b"ab", {b"a": -1.0, b"b": -2.0, b"ab": -0.5})
+    -3.0
+    """
+    scores = [sum(logp[p] for p in seg) for seg in segmentations(piece, logp) if seg != (piece,)]
+    return max(scores, default=float("-inf"))

@@ -193,6 +193,7 @@ def test_train_on_a_local_dask_cluster_gives_the_same_pieces(
 ) -> None:
     pytest.importorskip("distributed")
     panel, state = wb.train, wb.state
+    panel.algorithm.value = "bytepiece"  # the algorithm the Dask passes run
     panel.sizes.value = "400"
     panel.train_button.click()
     assert panel.join(TIMEOUT)
@@ -524,6 +525,7 @@ def test_memory_budget_gives_the_same_model(wb: Workbench, monkeypatch: Any) -> 
     from bytepiece_core import sizes
 
     panel, state = wb.train, wb.state
+    panel.algorithm.value = "bytepiece"  # the algorithm a memory budget bounds
     panel.sizes.value = "400"
     panel.memory_budget.value = "a lot"
     panel.train_button.click()  # refused before the run

@@ -68,12 +68,13 @@ class TrainOptions:
     work_dir: str | None = None
     memory_budget: int | None = None
     dask_scheduler: str = ""
+    algorithm: str = "refined"
 
     def trainer_options(self) -> dict[str, Any]:
         """The options of ``Trainer`` itself but the sizes (what ``vocab_sweep`` passes on).
 
         >>> sorted(TrainOptions().trainer_options())[:2]
-        ['ensure_unicode', 'isolate_digits']
+        ['algorithm', 'ensure_unicode']
         """
         return {
             "order": self.order,
@@ -81,6 +82,7 @@ class TrainOptions:
             "min_count": self.min_count,
             "isolate_digits": self.isolate_digits,
             "ensure_unicode": self.ensure_unicode,
+            "algorithm": self.algorithm,
         }
 
     def trainer(self) -> Trainer:

@@ -31,7 +31,8 @@ class VocabStep:
     size     : the requested vocabulary size being cut to (None before the first cut)
     step     : ``"candidates"`` (all pieces, the 256 bytes completed), ``"frequency"`` (after
                dropping rare or long pieces and re-splitting them), ``"wasted"`` (one round of
-               removing wasted pieces) or ``"cut"`` (after cutting to ``size - 3`` pieces)
+               removing wasted pieces) or ``"cut"`` (after cutting to ``size - 3`` pieces);
+               the refined trainer adds ``"loss"`` (one round of pruning by loss)
     round    : the wasted-piece round (1, 2, ...; 0 for the other steps)
     n_pieces : pieces in the vocabulary (special tokens not included)
     """

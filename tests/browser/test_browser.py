@@ -164,7 +164,8 @@ def test_train_and_see_the_app_in_chromium(
             page.get_by_role("button", name="Train").click()
             status = page.get_by_text("Trained in")
             expect(status).to_be_visible(timeout=TRAIN_TIMEOUT)
-            assert "2000 (vocab 1502)" in status.inner_text()
+            # the Train panel trains with the refined algorithm: the sizes asked for
+            assert "2000 (vocab 2000), 1000 (vocab 1000)" in status.inner_text()
             widths = page.eval_on_selector_all(  # the four stage bars of the Train tab
                 ".widget-hprogress .progress-bar",
                 "bars => bars.filter(b => b.offsetParent !== null).map(b => b.style.width)",

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import ipywidgets as W
 
 from ..html import error_html, status_html
+from ..jobs import Job
 from ..state import AppState
 from ._slot import FigureSlot
 
@@ -52,6 +54,49 @@ class Panel:
         self.status = W.HTML()
         self.widget: W.Widget = W.VBox()
         self.slots: list[FigureSlot] = []
+        self.job: Job | None = None
+
+    # -- background work -----------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether the panel's background job is running."""
+        return self.job is not None and self.job.running
+
+    def start_job(
+        self,
+        work: Callable[[Job], Any],
+        on_success: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+        *,
+        run_button: W.Button,
+        stop_button: W.Button | None = None,
+        name: str,
+    ) -> None:
+        """Run ``work`` in a background :class:`~workbench.jobs.Job`: ``run_button`` disabled
+        (and ``stop_button`` enabled) until it ends, whatever happens."""
+        run_button.disabled = True
+        if stop_button is not None:
+            stop_button.disabled = False
+
+        def finish() -> None:
+            run_button.disabled = False
+            if stop_button is not None:
+                stop_button.disabled = True
+
+        self.job = Job(work, on_success, on_error, finish, name=name).start()
+
+    def stop_job(self) -> bool:
+        """Ask the running job to stop (True if one was running)."""
+        if not self.busy:
+            return False
+        assert self.job is not None
+        self.job.stop()
+        return True
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the background job (True if none is running or it finished)."""
+        return self.job.join(timeout) if self.job is not None else True
 
     def slot(self, width: int | None = None) -> FigureSlot:
         """A new place for a figure, shown once the panel is (see :class:`FigureSlot`)."""

@@ -74,7 +74,6 @@ class EntropyPanel(Panel):
         self.sweep = self.slot(width=1150)
         self.sweep_note = W.HTML()
         self.model: analysis.NgramModel | None = None
-        self.job: Job | None = None
         self._computed_for: tuple[int, int, bool] | None = None
         self.compute_button.on_click(self._on_compute)
         self.sentence.observe(lambda change: self.refresh_sentence(), "value")
@@ -110,7 +109,7 @@ class EntropyPanel(Panel):
     def on_show(self) -> None:
         """Create the figures and compute on first view of a corpus (the tab was selected)."""
         super().on_show()
-        if self._computed_for != self._key() and (self.job is None or not self.job.running):
+        if self._computed_for != self._key() and not self.busy:
             self._on_compute()
 
     def _key(self) -> tuple[int, int, bool]:
@@ -128,16 +127,11 @@ class EntropyPanel(Panel):
         self.model = None
         self._fill_sentences()
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the computation (True if none is running or it finished)."""
-        return self.job.join(timeout) if self.job is not None else True
-
     def _on_compute(self, _: Any = None) -> None:
-        if self.job is not None and self.job.running:
+        if self.busy:
             return
         corpus, order, compare = self.state.corpus, self.order.value, self.all_samples.value
         key = self._key()
-        self.compute_button.disabled = True
         self.show_status(f"Computing the order-{order} model of {corpus.name}…")
 
         def work(job: Job) -> tuple[dict[str, Any], Any]:
@@ -168,16 +162,13 @@ class EntropyPanel(Panel):
             self.model = model
             self.refresh_sentence()
 
-        def finish() -> None:
-            self.compute_button.disabled = False
-
-        self.job = Job(
+        self.start_job(
             work,
             success,
             lambda exc: self.show_error(exc, "computing entropy"),
-            finish,
+            run_button=self.compute_button,
             name="workbench-entropy",
-        ).start()
+        )
 
     def refresh_sentence(self) -> None:
         """Surprisal and n-gram cuts of the chosen sentence."""

@@ -94,6 +94,16 @@ class TrainPanel(Panel):
             layout=W.Layout(width="380px"),
             style=style,
         )
+        self.algorithm = W.Dropdown(
+            options=[
+                ("refined (reaches the size asked for)", "refined"),
+                ("bytepiece (the reference, exactly)", "bytepiece"),
+            ],
+            value=o.algorithm,
+            description="algorithm",
+            layout=W.Layout(width="380px"),
+            style=style,
+        )
         self.order = W.IntText(value=o.order, description="order", layout=wide, style=style)
         self.max_piece_length = W.IntText(
             value=o.max_piece_length, description="max_piece_length", layout=wide, style=style
@@ -181,7 +191,6 @@ class TrainPanel(Panel):
             placeholder="model.json", description="Save to", layout=W.Layout(width="380px")
         )
         self.save_button = W.Button(description="Save", icon="save")
-        self.job: Job | None = None
         self.seconds: float | None = None
         self._live: list[VocabStep] = []
         self._throttle = Throttle(0.1)
@@ -198,7 +207,15 @@ class TrainPanel(Panel):
                 ),
                 W.HBox(
                     [
-                        W.VBox([self.sizes, self.order, self.max_piece_length, self.min_count]),
+                        W.VBox(
+                            [
+                                self.sizes,
+                                self.algorithm,
+                                self.order,
+                                self.max_piece_length,
+                                self.min_count,
+                            ]
+                        ),
                         W.VBox(
                             [
                                 self.isolate_digits,
@@ -229,6 +246,7 @@ class TrainPanel(Panel):
             max_piece_length=self.max_piece_length.value,
             min_count=self.min_count.value,
             isolate_digits=self.isolate_digits.value,
+            algorithm=self.algorithm.value,
             ensure_unicode=self.ensure_unicode.value,
             workers=self.workers.value,
             batch_size=self.batch_size.value,
@@ -239,12 +257,8 @@ class TrainPanel(Panel):
 
     # -- running -------------------------------------------------------------------------
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the current run to finish (True if none is running or it finished)."""
-        return self.job.join(timeout) if self.job is not None else True
-
     def _on_train(self, _: Any = None) -> None:
-        if self.job is not None and self.job.running:
+        if self.busy:
             return
         try:
             options = self.options()
@@ -262,8 +276,6 @@ class TrainPanel(Panel):
             return
         corpus = self.state.corpus
         self._reset()
-        self.train_button.disabled = True
-        self.stop_button.disabled = False
         on_dask = f" on Dask ({scheduler})" if scheduler else ""
         self.show_status(f"Training on {corpus.name} ({corpus.n_bytes:,} bytes){on_dask}…")
         started = time.perf_counter()
@@ -317,15 +329,17 @@ class TrainPanel(Panel):
             else:
                 self.show_error(exc, "training")
 
-        def finish() -> None:
-            self.train_button.disabled = False
-            self.stop_button.disabled = True
-
-        self.job = Job(work, success, error, finish, name="workbench-train").start()
+        self.start_job(
+            work,
+            success,
+            error,
+            run_button=self.train_button,
+            stop_button=self.stop_button,
+            name="workbench-train",
+        )
 
     def _on_stop(self, _: Any = None) -> None:
-        if self.job is not None and self.job.running:
-            self.job.stop()
+        if self.stop_job():
             self.show_status("Stopping…", "warn")
 
     def _reset(self) -> None:

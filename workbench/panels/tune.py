@@ -92,7 +92,6 @@ class TunePanel(Panel):
         self.segmented = W.HTML()
         self.row = W.HTML()
         self.add_button = W.Button(description="Add to models", icon="plus", disabled=True)
-        self.job: Job | None = None
         self._throttle = Throttle(0.1)
         self._fill_sample()
         self.run_button.on_click(self._on_run)
@@ -128,12 +127,8 @@ class TunePanel(Panel):
         lines = [t.strip() for t in (held or []) if 0 < len(t.strip()) <= 120][:2]
         self.sample.value = "\n".join(lines or self.state.corpus.sentences(2))
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the sweep (True if none is running or it finished)."""
-        return self.job.join(timeout) if self.job is not None else True
-
     def _on_run(self, _: Any = None) -> None:
-        if self.job is not None and self.job.running:
+        if self.busy:
             return
         try:
             sizes = parse_sizes(self.sizes.value)
@@ -143,8 +138,6 @@ class TunePanel(Panel):
             return
         options = self.state.options.trainer_options()
         workers = self.state.options.workers
-        self.run_button.disabled = True
-        self.stop_button.disabled = False
         self.progress.value, self.progress.bar_style = 0.0, "info"
         n_docs = len(train)
         self.show_status(
@@ -177,15 +170,17 @@ class TunePanel(Panel):
             else:
                 self.show_error(exc, "the sweep")
 
-        def finish() -> None:
-            self.run_button.disabled = False
-            self.stop_button.disabled = True
-
-        self.job = Job(work, success, error, finish, name="workbench-sweep").start()
+        self.start_job(
+            work,
+            success,
+            error,
+            run_button=self.run_button,
+            stop_button=self.stop_button,
+            name="workbench-sweep",
+        )
 
     def _on_stop(self, _: Any = None) -> None:
-        if self.job is not None and self.job.running:
-            self.job.stop()
+        self.stop_job()
 
     def _on_event(self, event: TrainEvent, n_docs: int) -> None:
         p = stage_progress(event, n_docs)

@@ -1,0 +1,297 @@
+"""Compression on text the tokenizers never saw: ours (both algorithms) beside SentencePiece
+unigram and BPE and HF byte-level BPE, each peer in its best configuration.
+
+For each corpus of ``../shared/corpora`` (and the 21 MB mix of four of them), the last 20% of
+its lines are held out; every tokenizer trains on the first ``N`` bytes of the rest (100 KB,
+1 MB, 3 MB, or all of it) at each vocabulary size, and is scored on the held-out lines:
+
+- bytes/token (higher is better) and the vocabulary reached (ids, special tokens included);
+- bits/byte where a tokenizer has probabilities: ours (its unigram scores) and SentencePiece
+  unigram (its piece scores; SentencePiece scores byte-fallback tokens 0, so its figure is a
+  lower bound);
+- training time (seconds, this process).
+
+Peers in their best configuration: SentencePiece (byte fallback, identity normalization, no
+dummy prefix) with ``split_by_whitespace`` and ``allow_whitespace_only_pieces`` each true and
+false, the best of the four kept (chosen on the held-out text itself, in the peers' favour);
+``character_coverage`` 0.9995, lowered when the corpus has more characters than the size
+allows. HF byte-level BPE with its GPT-2 pre-tokenizer.
+
+    python benchmarks/bench_compression.py                       # the whole grid (long)
+    python benchmarks/bench_compression.py --corpora zh_pd199801 en_kjv --train 1MB --sizes 8000
+    python benchmarks/bench_compression.py --speed    # 21 MB mix at 16000: time and peak RSS
+
+This is a measurement, not a test: it prints a table and writes
+``results/bench_compression.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHARED = ROOT.parent / "shared" / "corpora"
+RESULTS = HERE / "results"
+sys.path.insert(0, str(ROOT))
+
+CORPORA = ["zh_pd199801", "zh_reviews", "en_kjv", "code_py_stdlib", "zh_poems"]
+MIX = ["zh_pd199801", "zh_reviews", "en_kjv", "code_py_stdlib"]
+TRAIN_SIZES = {"100KB": 100_000, "1MB": 1_000_000, "3MB": 3_000_000, "all": None}
+SIZES = [2000, 8000, 16000, 32000]
+OURS = {"order": 6, "min_count": 2}
+
+
+def split(name: str) -> tuple[list[str], list[str]]:
+    """``(training lines, held-out lines)``: the last 20% of the lines are held out."""
+    names = MIX if name == "mix" else [name]
+    lines: list[str] = []
+    held: list[str] = []
+    for part in names:  # each corpus of the mix holds out its own last 20%
+        text = (SHARED / f"{part}.txt").read_text(encoding="utf-8").splitlines(True)
+        cut = int(len(text) * 0.8)
+        lines += text[:cut]
+        held += text[cut:]
+    return lines, held
+
+
+def prefix(lines: list[str], n_bytes: int | None) -> list[str]:
+    if n_bytes is None:
+        return lines
+    out, total = [], 0
+    for line in lines:
+        if total >= n_bytes:
+            break
+        out.append(line)
+        total += len(line.encode())
+    return out
+
+
+def ours(train: list[str], held: list[str], size: int, algorithm: str) -> dict[str, Any]:
+    from bytepiece_core import Trainer
+    from bytepiece_core.metrics import evaluate
+
+    start = time.perf_counter()
+    trainer = Trainer(max_vocab_size=size, algorithm=algorithm, **OURS)
+    trainer.train(train, workers=2)
+    seconds = time.perf_counter() - start
+    tok = trainer.tokenizer()
+    m = evaluate(tok, held)
+    return {
+        "bytes_per_token": m.bytes_per_token,
+        "bits_per_byte": m.bits_per_byte,
+        "vocab": tok.vocab_size,
+        "seconds": seconds,
+    }
+
+
+def _coverage(train: list[str], size: int) -> float:
+    """SentencePiece's ``character_coverage``: 0.9995, or less if the characters that covers
+    would leave too little of the vocabulary (at most half of it for characters)."""
+    counts = Counter("".join(train))
+    total = sum(counts.values())
+    running, needed = 0, 0
+    for _, c in counts.most_common():
+        running += c
+        needed += 1
+        if running / total >= 0.9995:
+            break
+    if needed <= size // 2:
+        return 0.9995
+    top = sum(c for _, c in counts.most_common(size // 2))
+    return math.floor(top / total * 1e4) / 1e4
+
+
+def sentencepiece(train: list[str], held: list[str], size: int, kind: str) -> dict[str, Any]:
+    import sentencepiece as spm
+
+    held_bytes = sum(len(t.encode()) for t in held)
+    coverage = _coverage(train, size)
+    best: dict[str, Any] | None = None
+    for split_ws in (True, False):
+        for ws_pieces in (True, False):
+            model = io.BytesIO()
+            start = time.perf_counter()
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter([t for t in train if t.strip()]),
+                model_writer=model,
+                model_type=kind,
+                vocab_size=size,
+                byte_fallback=True,
+                character_coverage=coverage,
+                normalization_rule_name="identity",
+                add_dummy_prefix=False,
+                remove_extra_whitespaces=False,
+                hard_vocab_limit=False,
+                max_sentence_length=1 << 20,
+                split_by_whitespace=split_ws,
+                allow_whitespace_only_pieces=ws_pieces,
+                num_threads=2,
+                minloglevel=2,
+            )
+            seconds = time.perf_counter() - start
+            sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
+            n_tokens, score = 0, 0.0
+            for text in held:
+                ids = sp.encode(text)
+                n_tokens += len(ids)
+                if kind == "unigram":
+                    score += sum(sp.get_score(i) for i in ids)
+            row = {
+                "bytes_per_token": held_bytes / max(n_tokens, 1),
+                "bits_per_byte": -score / math.log(2) / held_bytes if kind == "unigram" else None,
+                "vocab": sp.get_piece_size(),
+                "seconds": seconds,
+                "config": {
+                    "split_by_whitespace": split_ws,
+                    "allow_whitespace_only_pieces": ws_pieces,
+                    "character_coverage": coverage,
+                },
+            }
+            if best is None or row["bytes_per_token"] > best["bytes_per_token"]:
+                best = row
+    assert best is not None
+    return best
+
+
+def hf_bpe(train: list[str], held: list[str], size: int) -> dict[str, Any]:
+    from bytepiece_core.peers import train_peers
+
+    start = time.perf_counter()
+    peer = train_peers(train, size, kinds=["hf_bpe"])["hf_bpe"]
+    seconds = time.perf_counter() - start
+    held_bytes = sum(len(t.encode()) for t in held)
+    n_tokens = sum(len(peer.model.encode(t).ids) for t in held)
+    return {
+        "bytes_per_token": held_bytes / max(n_tokens, 1),
+        "bits_per_byte": None,
+        "vocab": peer.vocab_size,
+        "seconds": seconds,
+    }
+
+
+PEERS = ("bytepiece", "refined", "sp_unigram", "sp_bpe", "hf_bpe")
+
+
+def cell(name: str, n_bytes: int | None, size: int) -> dict[str, Any]:
+    lines, held = split(name)
+    train = prefix(lines, n_bytes)
+    row: dict[str, Any] = {
+        "corpus": name,
+        "train_bytes": sum(len(t.encode()) for t in train),
+        "size": size,
+    }
+    row["bytepiece"] = ours(train, held, size, "bytepiece")
+    row["refined"] = ours(train, held, size, "refined")
+    row["sp_unigram"] = sentencepiece(train, held, size, "unigram")
+    row["sp_bpe"] = sentencepiece(train, held, size, "bpe")
+    row["hf_bpe"] = hf_bpe(train, held, size)
+    return row
+
+
+def verdict(row: dict[str, Any]) -> dict[str, Any]:
+    """How the refined trainer fares in a cell, against the targets."""
+    r = row["refined"]["bytes_per_token"]
+    best_bpe = max(row["sp_bpe"]["bytes_per_token"], row["hf_bpe"]["bytes_per_token"])
+    peers = [row[k]["bytes_per_token"] for k in ("sp_unigram", "sp_bpe", "hf_bpe")]
+    reachable = max(row[k]["vocab"] for k in ("sp_unigram", "sp_bpe", "hf_bpe"))
+    target = min(row["size"], reachable)
+    sp_bits = row["sp_unigram"]["bits_per_byte"]
+    return {
+        "vs_sp_unigram": r / row["sp_unigram"]["bytes_per_token"],
+        "vs_best_bpe": r / best_bpe,
+        "vs_reference": r / row["bytepiece"]["bytes_per_token"],
+        "ahead_of_all": r > max(peers),
+        "reached": row["refined"]["vocab"] >= 0.99 * target,
+        "bits_vs_sp_unigram": row["refined"]["bits_per_byte"] / sp_bits if sp_bits else None,
+    }
+
+
+def speed() -> None:
+    """Refined on the 21 MB mix at 16000 beside SentencePiece unigram, 2 threads each, in
+    subprocesses: wall time and peak RSS."""
+    files = [str(SHARED / f"{n}.txt") for n in MIX]
+    for impl in ("refined", "sp_unigram"):
+        code = (
+            f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); t = time.perf_counter()\n"
+            + (
+                "from pathlib import Path; from bytepiece_core import Trainer\n"
+                "tr = Trainer(max_vocab_size=16000, min_count=8, algorithm='refined')\n"
+                "tr.train([Path(f) for f in sys.argv[1:]], workers=2)\n"
+                if impl == "refined"
+                else "import sentencepiece as spm, io\n"
+                "spm.SentencePieceTrainer.train(input=','.join(sys.argv[1:]), "
+                "model_writer=io.BytesIO(), model_type='unigram', vocab_size=16000, "
+                "byte_fallback=True, character_coverage=0.9995, num_threads=2, "
+                "max_sentence_length=1 << 16, minloglevel=2)\n"
+            )
+            + "print(time.perf_counter() - t)"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, *files], stdout=subprocess.PIPE, cwd=str(ROOT)
+        )
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{impl} failed")
+        print(f"{impl:12s} {float(out):8.1f} s  peak RSS {usage.ru_maxrss / 1024:7.1f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpora", nargs="+", default=[*CORPORA, "mix"])
+    parser.add_argument("--train", nargs="+", default=list(TRAIN_SIZES), choices=TRAIN_SIZES)
+    parser.add_argument("--sizes", nargs="+", type=int, default=SIZES)
+    parser.add_argument("--speed", action="store_true", help="only the 21 MB speed and memory")
+    args = parser.parse_args()
+    if args.speed:
+        speed()
+        return
+    RESULTS.mkdir(exist_ok=True)
+    rows = []
+    print(
+        f"{'corpus':15s} {'train':>9s} {'size':>6s} | "
+        + " | ".join(f"{p:>17s}" for p in PEERS)
+        + " | refined/spu refined/bpe"
+    )
+    for name in args.corpora:
+        for train_name in args.train:
+            for size in args.sizes:
+                row = cell(name, TRAIN_SIZES[train_name], size)
+                row["verdict"] = verdict(row)
+                rows.append(row)
+                v = row["verdict"]
+                print(
+                    f"{name:15s} {row['train_bytes']:9d} {size:6d} | "
+                    + " | ".join(
+                        f"{row[p]['bytes_per_token']:6.3f} ({row[p]['vocab']:6d})" for p in PEERS
+                    )
+                    + f" | {v['vs_sp_unigram']:10.3f} {v['vs_best_bpe']:10.3f}",
+                    flush=True,
+                )
+                (RESULTS / "bench_compression.json").write_text(json.dumps(rows, indent=1))
+    verdicts = [r["verdict"] for r in rows]
+    spu = sum(v["vs_sp_unigram"] >= 1 for v in verdicts)
+    bpe = sum(v["vs_best_bpe"] >= 0.97 for v in verdicts)
+    ahead = sum(v["ahead_of_all"] for v in verdicts)
+    ref = sum(v["vs_reference"] >= 1 for v in verdicts)
+    reached = sum(v["reached"] for v in verdicts)
+    print(
+        f"cells: {len(rows)}; refined >= SP unigram in {spu}, >= 0.97 x best BPE in {bpe}, "
+        f"ahead of every peer in {ahead}, >= the reference in {ref}, size reached in {reached}"
+    )
+
+
+if __name__ == "__main__":
+    main()

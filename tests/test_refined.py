@@ -1,0 +1,226 @@
+"""The refined trainer (``Trainer(algorithm="refined")``): its steps against the plain versions
+in ``naive_train``, and what the trainer promises (sizes reached, determinism, workers, the
+options it refuses, held-out compression above the reference algorithm's)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import naive_train
+import numpy as np
+import pytest
+
+from bytepiece_core import Tokenizer, Trainer
+from bytepiece_core._training.corpus import read_corpus
+from bytepiece_core._training.refine import (
+    digamma,
+    distinct_chunks,
+    expected_counts,
+    find_candidates,
+)
+from bytepiece_core.metrics import evaluate
+from bytepiece_core.vocab import Vocab
+from workbench.corpora import load_corpus
+
+
+def random_docs(seed: int, n_docs: int = 40) -> list[str]:
+    rng = np.random.default_rng(seed)
+    alphabet = ["a", "b", "ab", "ba", "的", "是", "é", "1", " ", "\n", "😀", "abc"]
+    docs = [
+        "".join(rng.choice(alphabet, size=int(rng.integers(1, 25))).tolist()) for _ in range(n_docs)
+    ]
+    return docs + docs[:5]  # some repeated lines: the chunks' weights
+
+
+def chunks_of(docs: list[str]):  # type: ignore[no-untyped-def]
+    return distinct_chunks(read_corpus(docs, False, 1000, lambda d, b: None))
+
+
+def spans(chunks, found) -> dict[bytes, int]:  # type: ignore[no-untyped-def]
+    data = chunks.data
+    return {
+        data[p : p + n].tobytes(): c
+        for p, n, c in zip(found.pos.tolist(), found.lens.tolist(), found.counts.tolist())
+    }
+
+
+# -- the steps against their plain versions ---------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("seed", range(4))
+def test_candidates_are_the_frequent_substrings(seed: int, workers: int) -> None:
+    docs = random_docs(seed)
+    longest, min_count = [(4, 2), (9, 2), (12, 3), (36, 1)][seed]
+    for ensure_unicode in (True, False):
+        chunks = chunks_of(docs)
+        found = find_candidates(chunks, longest, min_count, ensure_unicode, workers, lambda k, n: 0)
+        expected = naive_train.frequent_substrings(
+            naive_train.training_chunks(docs), longest, min_count, ensure_unicode
+        )
+        got = spans(chunks, found)
+        assert len(got) == len(found)  # each substring once
+        assert got == expected
+
+
+def test_distinct_chunks_keep_the_counts() -> None:
+    docs = random_docs(9)
+    chunks = chunks_of(docs)
+    data, offsets = chunks.data.tobytes(), chunks.offsets.tolist()
+    rebuilt: dict[bytes, int] = {}
+    for c, w in enumerate(chunks.weights.tolist()):
+        rebuilt[data[offsets[c] : offsets[c + 1]]] = w
+    plain: dict[bytes, int] = {}
+    for chunk in naive_train.training_chunks(docs):
+        plain[chunk] = plain.get(chunk, 0) + 1
+    assert rebuilt == plain
+    assert list(rebuilt) == list(plain)  # in order of first occurrence
+
+
+def random_model(rng: np.random.Generator) -> tuple[list[bytes], list[float]]:
+    pieces = [bytes([b]) for b in range(256)] + [b"ab", b"ba", b"abc", b"bab", b"ca", b"abca"]
+    counts = rng.integers(1, 50, len(pieces)).astype(float).tolist()
+    return pieces, counts
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_expected_counts_match_brute_force(workers: int) -> None:
+    rng = np.random.default_rng(3)
+    pieces, counts = random_model(rng)
+    vocab = Vocab.from_pieces(pieces, counts)
+    logp = {p: float(vocab.logp[i + 3]) for i, p in enumerate(pieces)}
+    texts = ["".join(rng.choice(list("abc"), size=int(rng.integers(1, 9)))) for _ in range(30)]
+    docs = [t + "\n" for t in texts] + texts[:4]  # repeated and newline-ended chunks
+    chunks = chunks_of(docs)
+    got, loglik = expected_counts(chunks, vocab, workers)
+    plain = naive_train.expected_counts(naive_train.training_chunks(docs), logp)
+    for i, p in enumerate(pieces):
+        assert got[i + 3] == pytest.approx(plain[p], abs=1e-5), p
+    z = 0.0
+    for chunk in naive_train.training_chunks(docs):
+        segs = naive_train.segmentations(chunk, logp)
+        z += math.log(sum(math.exp(sum(logp[p] for p in s)) for s in segs))
+    assert loglik == pytest.approx(z, rel=1e-9)
+
+
+def test_alternatives_match_brute_force() -> None:
+    from bytepiece_core._training.kernels_unigram import _alternatives
+    from bytepiece_core._training.prune import _flat
+
+    rng = np.random.default_rng(4)
+    pieces, counts = random_model(rng)
+    vocab = Vocab.from_pieces(pieces, counts)
+    logp = {p: float(vocab.logp[i + 3]) for i, p in enumerate(pieces)}
+    flat, offsets = _flat(pieces)
+    own = np.arange(3, 3 + len(pieces), dtype=np.int32)
+    alt = _alternatives(flat, offsets, own, vocab.cells, vocab.value, vocab.logp)
+    for i, p in enumerate(pieces):
+        assert alt[i] == pytest.approx(naive_train.best_alternative(p, logp)), p
+    assert alt[0] == -np.inf  # a single byte has no other segmentation
+
+
+def test_digamma() -> None:
+    x = np.array([0.5, 1.0, 2.0, 7.5, 1e6])
+    # psi(1) = -gamma, psi(x + 1) = psi(x) + 1 / x, psi(1/2) = -gamma - 2 log 2
+    gamma = 0.5772156649015329
+    expected = [-gamma - 2 * math.log(2), -gamma, 1 - gamma]
+    np.testing.assert_allclose(digamma(x[:3]), expected, rtol=1e-10)
+    np.testing.assert_allclose(digamma(x[3:4] + 1), digamma(x[3:4]) + 1 / x[3], rtol=1e-12)
+    assert digamma(x[4:])[0] == pytest.approx(math.log(1e6) - 0.5e-6, rel=1e-12)
+
+
+# -- the trainer --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[list[str], list[str]]:
+    texts = load_corpus("zh_pd199801").texts
+    cut = int(len(texts) * 0.8)
+    return texts[:cut], texts[cut:]
+
+
+@pytest.fixture(scope="module")
+def refined(sample: tuple[list[str], list[str]]) -> Trainer:
+    trainer = Trainer(max_vocab_size=[3000, 1000], algorithm="refined")
+    trainer.train(sample[0])
+    return trainer
+
+
+def test_reaches_every_size(refined: Trainer) -> None:
+    assert [len(p) + 3 for p in refined.pieces] == [3000, 1000]
+    steps = refined.history.vocab
+    assert steps[0].step == "candidates" and steps[-1] == steps[-1].__class__(1000, "cut", 0, 997)
+    for pieces in refined.pieces:
+        assert all(bytes([b]) in pieces for b in range(256))
+        assert all(c >= 1 for c in pieces.values())
+        assert all(naive_train._whole(p) or len(p) == 1 for p in pieces)  # ensure_unicode
+
+
+def test_deterministic_and_independent_of_workers(
+    refined: Trainer, sample: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    again = Trainer(max_vocab_size=[3000, 1000], algorithm="refined")
+    again.train(iter(sample[0]), workers=2)
+    assert again.pieces == refined.pieces
+    refined.save(tmp_path / "a.model")
+    again.save(tmp_path / "b.model")
+    for size in (3000, 1000):
+        assert (tmp_path / f"a.model.{size}").read_bytes() == (
+            tmp_path / f"b.model.{size}"
+        ).read_bytes()
+    tok = Tokenizer(tmp_path / "a.model.3000")
+    assert tok.vocab_size == 3000 and tok.decode(tok.encode(sample[1][0])) == sample[1][0]
+
+
+def test_compresses_unseen_text_better_than_the_reference(
+    refined: Trainer, sample: tuple[list[str], list[str]]
+) -> None:
+    train, held = sample
+    reference = Trainer(max_vocab_size=3000)
+    reference.train(train)
+    ours = evaluate(refined.tokenizer(3000), held)
+    theirs = evaluate(reference.tokenizer(), held)
+    assert reference.tokenizer().vocab_size < 3000  # the reference falls short of the size
+    assert ours.bytes_per_token > 1.3 * theirs.bytes_per_token
+    assert ours.bits_per_byte < theirs.bits_per_byte
+
+
+def test_options_it_refuses(tmp_path: Path) -> None:
+    trainer = Trainer(max_vocab_size=300, algorithm="refined")
+    for kwargs, name in (
+        ({"checkpoint_dir": tmp_path}, "checkpoint_dir"),
+        ({"memory_budget": "1GB"}, "memory_budget"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            trainer.train(["abc\n"] * 10, **kwargs)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        Trainer(algorithm="bpe")
+    assert "algorithm='refined'" in repr(trainer)
+    assert "algorithm" not in repr(Trainer())
+
+
+def test_work_dir_gives_the_same_model(tmp_path: Path) -> None:
+    docs = random_docs(5, 200)
+    plain = Trainer(max_vocab_size=300, algorithm="refined")
+    plain.train(docs)
+    on_disk = Trainer(max_vocab_size=300, algorithm="refined")
+    on_disk.train(docs, work_dir=tmp_path)
+    assert on_disk.pieces == plain.pieces
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_trains_the_refined_model(tmp_path: Path) -> None:
+    from bytepiece_core.cli import main
+
+    docs = random_docs(6, 300)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(d + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "m.model"
+    argv = ["train", str(corpus), "-o", str(out), "--vocab-size", "320", "--algorithm", "refined"]
+    assert main([*argv, "-q"]) == 0
+    trainer = Trainer(max_vocab_size=320, algorithm="refined")
+    trainer.train(corpus)
+    trainer.save(tmp_path / "api.model")
+    assert out.read_bytes() == (tmp_path / "api.model").read_bytes()
+    assert Tokenizer(out).vocab_size == 320
