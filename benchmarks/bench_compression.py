@@ -52,17 +52,20 @@ SIZES = [2000, 8000, 16000, 32000]
 OURS = {"order": 6, "min_count": 2}
 
 
-def split(name: str) -> tuple[list[str], list[str]]:
-    """``(training lines, held-out lines)``: the last 20% of the lines are held out."""
+def split(name: str, n_bytes: int | None) -> tuple[list[str], list[str]]:
+    """``(training lines, held-out lines)``: the last 20% of the lines are held out, and the
+    training lines are the first ``n_bytes`` of the rest (all of it for None). The mix takes
+    as much of each of its corpora."""
     names = MIX if name == "mix" else [name]
-    lines: list[str] = []
+    share = None if n_bytes is None else n_bytes // len(names)
+    train: list[str] = []
     held: list[str] = []
     for part in names:  # each corpus of the mix holds out its own last 20%
         text = (SHARED / f"{part}.txt").read_text(encoding="utf-8").splitlines(True)
         cut = int(len(text) * 0.8)
-        lines += text[:cut]
+        train += prefix(text[:cut], share)
         held += text[cut:]
-    return lines, held
+    return train, held
 
 
 def prefix(lines: list[str], n_bytes: int | None) -> list[str]:
@@ -82,7 +85,7 @@ def ours(train: list[str], held: list[str], size: int, algorithm: str) -> dict[s
     from bytepiece_core.metrics import evaluate
 
     start = time.perf_counter()
-    trainer = Trainer(max_vocab_size=size, algorithm=algorithm, **OURS)
+    trainer = Trainer(order=6, max_vocab_size=size, min_count=2, algorithm=algorithm)
     trainer.train(train, workers=2)
     seconds = time.perf_counter() - start
     tok = trainer.tokenizer()
@@ -109,10 +112,12 @@ def _coverage(train: list[str], size: int) -> float:
     if needed <= size // 2:
         return 0.9995
     top = sum(c for _, c in counts.most_common(size // 2))
-    return math.floor(top / total * 1e4) / 1e4
+    return max(0.98, math.floor(top / total * 1e4) / 1e4)  # SentencePiece's least
 
 
-def sentencepiece(train: list[str], held: list[str], size: int, kind: str) -> dict[str, Any]:
+def sentencepiece(train: list[str], held: list[str], size: int, kind: str) -> dict[str, Any] | None:
+    """The best of SentencePiece's configurations, or None if it cannot train at this size
+    (more characters than the size even at its least ``character_coverage``)."""
     import sentencepiece as spm
 
     held_bytes = sum(len(t.encode()) for t in held)
@@ -122,23 +127,28 @@ def sentencepiece(train: list[str], held: list[str], size: int, kind: str) -> di
         for ws_pieces in (True, False):
             model = io.BytesIO()
             start = time.perf_counter()
-            spm.SentencePieceTrainer.train(
-                sentence_iterator=iter([t for t in train if t.strip()]),
-                model_writer=model,
-                model_type=kind,
-                vocab_size=size,
-                byte_fallback=True,
-                character_coverage=coverage,
-                normalization_rule_name="identity",
-                add_dummy_prefix=False,
-                remove_extra_whitespaces=False,
-                hard_vocab_limit=False,
-                max_sentence_length=1 << 20,
-                split_by_whitespace=split_ws,
-                allow_whitespace_only_pieces=ws_pieces,
-                num_threads=2,
-                minloglevel=2,
-            )
+            try:
+                spm.SentencePieceTrainer.train(
+                    sentence_iterator=iter([t for t in train if t.strip()]),
+                    model_writer=model,
+                    model_type=kind,
+                    vocab_size=size,
+                    byte_fallback=True,
+                    character_coverage=coverage,
+                    normalization_rule_name="identity",
+                    add_dummy_prefix=False,
+                    remove_extra_whitespaces=False,
+                    hard_vocab_limit=False,
+                    max_sentence_length=1 << 20,
+                    split_by_whitespace=split_ws,
+                    allow_whitespace_only_pieces=ws_pieces,
+                    num_threads=2,
+                    minloglevel=2,
+                )
+            except RuntimeError as exc:
+                if "required_chars" in str(exc):
+                    return None
+                raise
             seconds = time.perf_counter() - start
             sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
             n_tokens, score = 0, 0.0
@@ -160,7 +170,6 @@ def sentencepiece(train: list[str], held: list[str], size: int, kind: str) -> di
             }
             if best is None or row["bytes_per_token"] > best["bytes_per_token"]:
                 best = row
-    assert best is not None
     return best
 
 
@@ -184,8 +193,7 @@ PEERS = ("bytepiece", "refined", "sp_unigram", "sp_bpe", "hf_bpe")
 
 
 def cell(name: str, n_bytes: int | None, size: int) -> dict[str, Any]:
-    lines, held = split(name)
-    train = prefix(lines, n_bytes)
+    train, held = split(name, n_bytes)
     row: dict[str, Any] = {
         "corpus": name,
         "train_bytes": sum(len(t.encode()) for t in train),
@@ -202,13 +210,15 @@ def cell(name: str, n_bytes: int | None, size: int) -> dict[str, Any]:
 def verdict(row: dict[str, Any]) -> dict[str, Any]:
     """How the refined trainer fares in a cell, against the targets."""
     r = row["refined"]["bytes_per_token"]
-    best_bpe = max(row["sp_bpe"]["bytes_per_token"], row["hf_bpe"]["bytes_per_token"])
-    peers = [row[k]["bytes_per_token"] for k in ("sp_unigram", "sp_bpe", "hf_bpe")]
-    reachable = max(row[k]["vocab"] for k in ("sp_unigram", "sp_bpe", "hf_bpe"))
+    present = [k for k in ("sp_unigram", "sp_bpe", "hf_bpe") if row[k] is not None]
+    best_bpe = max(row[k]["bytes_per_token"] for k in ("sp_bpe", "hf_bpe") if k in present)
+    peers = [row[k]["bytes_per_token"] for k in present]
+    reachable = max(row[k]["vocab"] for k in present)
     target = min(row["size"], reachable)
-    sp_bits = row["sp_unigram"]["bits_per_byte"]
+    spu = row["sp_unigram"]
+    sp_bits = spu["bits_per_byte"] if spu is not None else None
     return {
-        "vs_sp_unigram": r / row["sp_unigram"]["bytes_per_token"],
+        "vs_sp_unigram": r / spu["bytes_per_token"] if spu is not None else None,
         "vs_best_bpe": r / best_bpe,
         "vs_reference": r / row["bytepiece"]["bytes_per_token"],
         "ahead_of_all": r > max(peers),
@@ -248,17 +258,30 @@ def speed() -> None:
         print(f"{impl:12s} {float(out):8.1f} s  peak RSS {usage.ru_maxrss / 1024:7.1f} MB")
 
 
+def _show(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return f"{'cannot train':>17s}"
+    return f"{result['bytes_per_token']:6.3f} ({result['vocab']:6d})"
+
+
+def _ratio(value: float | None) -> str:
+    return f"{'-':>10s}" if value is None else f"{value:10.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpora", nargs="+", default=[*CORPORA, "mix"])
     parser.add_argument("--train", nargs="+", default=list(TRAIN_SIZES), choices=TRAIN_SIZES)
     parser.add_argument("--sizes", nargs="+", type=int, default=SIZES)
     parser.add_argument("--speed", action="store_true", help="only the 21 MB speed and memory")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS / "bench_compression.json", help="results file"
+    )
     args = parser.parse_args()
     if args.speed:
         speed()
         return
-    RESULTS.mkdir(exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     print(
         f"{'corpus':15s} {'train':>9s} {'size':>6s} | "
@@ -274,15 +297,13 @@ def main() -> None:
                 v = row["verdict"]
                 print(
                     f"{name:15s} {row['train_bytes']:9d} {size:6d} | "
-                    + " | ".join(
-                        f"{row[p]['bytes_per_token']:6.3f} ({row[p]['vocab']:6d})" for p in PEERS
-                    )
-                    + f" | {v['vs_sp_unigram']:10.3f} {v['vs_best_bpe']:10.3f}",
+                    + " | ".join(_show(row[p]) for p in PEERS)
+                    + f" | {_ratio(v['vs_sp_unigram'])} {_ratio(v['vs_best_bpe'])}",
                     flush=True,
                 )
-                (RESULTS / "bench_compression.json").write_text(json.dumps(rows, indent=1))
+                args.out.write_text(json.dumps(rows, indent=1))
     verdicts = [r["verdict"] for r in rows]
-    spu = sum(v["vs_sp_unigram"] >= 1 for v in verdicts)
+    spu = sum(v["vs_sp_unigram"] is None or v["vs_sp_unigram"] >= 1 for v in verdicts)
     bpe = sum(v["vs_best_bpe"] >= 0.97 for v in verdicts)
     ahead = sum(v["ahead_of_all"] for v in verdicts)
     ref = sum(v["vs_reference"] >= 1 for v in verdicts)

@@ -2,7 +2,8 @@
 
 Trains on the raw paragraphs of ``zh_pd199801.txt`` and scores, against the gold words of
 ``zh_pd199801.gold.txt``: (a) the n-gram-model segmentation (the trainer's stage 3) and
-(b) the final tokenizer at several vocabulary sizes. Prints a markdown table.
+(b) the final tokenizer at several vocabulary sizes, trained by each algorithm (``bytepiece``
+and ``refined``). Prints a markdown table.
 
     python benchmarks/word_discovery.py [--shared ../shared] [--sizes 5000 10000 20000 40000]
 """
@@ -38,13 +39,16 @@ def main() -> None:
     pred = [lm.segment(text) for text in texts]
     s = score_segmentation(pred, gold)
     rows.append(("n-gram model (stage 3)", "-", s, time.perf_counter() - t))
-    t = time.perf_counter()
-    sweep = vocab_sweep(docs, args.sizes, order=args.order, min_count=args.min_count)
-    seconds = time.perf_counter() - t
-    for size in sorted(sweep.tokenizers):
-        tok = sweep.tokenizers[size]
-        s = score_segmentation([tok.tokenize(text) for text in texts], gold)
-        rows.append(("tokenizer", str(tok.vocab_size), s, seconds))
+    for algorithm in ("bytepiece", "refined"):
+        t = time.perf_counter()
+        sweep = vocab_sweep(
+            docs, args.sizes, order=args.order, min_count=args.min_count, algorithm=algorithm
+        )
+        seconds = time.perf_counter() - t
+        for size in sorted(sweep.tokenizers):
+            tok = sweep.tokenizers[size]
+            s = score_segmentation([tok.tokenize(text) for text in texts], gold)
+            rows.append((f"tokenizer, {algorithm}", str(tok.vocab_size), s, seconds))
 
     print(
         f"People's Daily 1998-01, trained on all {len(docs)} paragraphs, "

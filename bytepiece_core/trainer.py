@@ -38,7 +38,7 @@ from ._training.ngrams import build_ngram_model
 from ._training.passes import LocalPasses, Passes
 from ._training.pieces import PieceCounts, count_segmented, segment
 from ._training.prune import from_vocab, prune_pieces
-from ._training.refine import distinct_chunks, find_candidates, refine
+from ._training.refine import Chunks, distinct_chunks, find_candidates, refine, seed_model
 from .model import dump_model, write_model
 from .sizes import parse_size
 from .tokenizer import Tokenizer
@@ -160,6 +160,15 @@ class Trainer:
         Make every decimal digit a chunk of its own (no piece holds a digit and more).
     ensure_unicode
         Never start a piece on a UTF-8 continuation byte.
+    algorithm
+        ``"bytepiece"`` (default): the reference's algorithm, exactly (the same pieces and
+        counts as ``bytepiece`` 0.6.3). ``"refined"``: the same objective, the unigram code
+        length of the corpus, optimized directly: every substring seen ``min_count`` times
+        (and every character) as candidates, EM over the segmentation lattice and pruning by
+        loss down to exactly each size (``order`` is not used; see
+        ``bytepiece_core._training.refine``). It reaches the sizes asked for and compresses
+        unseen text better; ``checkpoint_dir``, ``memory_budget`` and the Dask backend work
+        with ``"bytepiece"`` only, for now.
 
     Attributes
     ----------
@@ -362,9 +371,10 @@ class Trainer:
             stack.callback(plan.close)
             corpus = self._read(run, texts, batch_size, corpus_dir)
             if self.algorithm == "refined":
-                pieces = self._refine(run, corpus, workers)
+                chunks, n_bytes = distinct_chunks(corpus), corpus.n_bytes
+                del corpus  # the distinct lines and their counts are all it needs
+                pieces = self._refine(run, chunks, n_bytes, workers)
                 run.lap("prune_pieces")
-                del corpus
                 self.pieces = pieces
                 self.history = run.history
                 emit(TrainEvent("done", 1, 1, run.history.n_bytes))
@@ -491,10 +501,10 @@ class Trainer:
 
         return run.stage("count_pieces", count, load_pieces, Checkpoint.save_pieces, record_pieces)
 
-    def _refine(self, run: _Run, corpus: TrainingCorpus, workers: int) -> list[dict[bytes, int]]:
-        """The stages of ``algorithm="refined"`` (``_training.refine``): candidates by the
-        n-gram passes (``count_ngrams``), then EM and pruning by loss (``prune_pieces``)."""
-        n = corpus.n_bytes
+    def _refine(self, run: _Run, chunks: Chunks, n: int, workers: int) -> list[dict[bytes, int]]:
+        """The stages of ``algorithm="refined"`` (``_training.refine``) over the distinct
+        lines of a corpus of ``n`` bytes: candidates by frequent-substring passes
+        (``count_ngrams``), then EM and pruning by loss (``prune_pieces``)."""
         longest = max(2, min(self.max_piece_length, 255))
         units = (longest - 1) * n
         done = [0]
@@ -503,7 +513,6 @@ class Trainer:
             done[0] += nbytes
             run.emit(TrainEvent("count_ngrams", done[0], units, n, f"length {k}"))
 
-        chunks = distinct_chunks(corpus)
         candidates = find_candidates(
             chunks,
             self.max_piece_length,
@@ -528,7 +537,9 @@ class Trainer:
             message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
             run.emit(TrainEvent("prune_pieces", len(history.vocab), None, n, message, step))
 
-        return refine(chunks, candidates, self.max_vocab_size, workers, record)
+        model = seed_model(candidates, self.max_vocab_size)
+        del candidates  # the seed is all the EM needs
+        return refine(chunks, model, self.max_vocab_size, workers, record)
 
     def _prune(
         self, run: _Run, corpus: TrainingCorpus, candidates: PieceCounts, workers: int

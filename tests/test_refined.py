@@ -37,12 +37,8 @@ def chunks_of(docs: list[str]):  # type: ignore[no-untyped-def]
     return distinct_chunks(read_corpus(docs, False, 1000, lambda d, b: None))
 
 
-def spans(chunks, found) -> dict[bytes, int]:  # type: ignore[no-untyped-def]
-    data = chunks.data
-    return {
-        data[p : p + n].tobytes(): c
-        for p, n, c in zip(found.pos.tolist(), found.lens.tolist(), found.counts.tolist())
-    }
+def spans(found) -> dict[bytes, int]:  # type: ignore[no-untyped-def]
+    return {found.piece(p): int(c) for p, c in enumerate(found.counts.tolist())}
 
 
 # -- the steps against their plain versions ---------------------------------------------------
@@ -59,7 +55,7 @@ def test_candidates_are_the_frequent_substrings(seed: int, workers: int) -> None
         expected = naive_train.frequent_substrings(
             naive_train.training_chunks(docs), longest, min_count, ensure_unicode
         )
-        got = spans(chunks, found)
+        got = spans(found)
         assert len(got) == len(found)  # each substring once
         assert got == expected
 

@@ -546,3 +546,37 @@ def test_memory_budget_gives_the_same_model(wb: Workbench, monkeypatch: Any) -> 
     parts = max(m["partitions"] for m in memory.values())
     assert parts > 1
     assert f"split into up to {parts} partitions" in _text(panel.status.value)
+
+
+def test_tune_says_which_sizes_were_not_reached(wb: Workbench) -> None:
+    from workbench.training import TrainOptions
+
+    panel = wb.tune
+    panel.sizes.value = "600, 20000"
+    wb.state.options = TrainOptions(algorithm="bytepiece")  # falls short of 20000 here
+    panel.run_button.click()
+    assert panel.join(TIMEOUT)
+    table = wb.state.sweep.table if wb.state.sweep is not None else None
+    assert table is not None
+    got = int(table[table["size"] == 20000]["vocab_size"].iloc[0])
+    assert got < 20000
+    assert f"Not reached: 20000 (got {got})" in _text(panel.status.value)
+    wb.state.options = TrainOptions(algorithm="refined")
+    panel.sizes.value = "600, 800"
+    panel.run_button.click()
+    assert panel.join(TIMEOUT)
+    assert "Not reached" not in _text(panel.status.value)
+    assert wb.state.sweep is not None and wb.state.sweep.table["vocab_size"].tolist() == [600, 800]
+
+
+def test_train_panel_trains_the_refined_algorithm_by_default(trained: Workbench) -> None:
+    trainer = trained.state.trainer
+    assert trained.train.algorithm.value == "refined" and trainer is not None
+    assert trainer.algorithm == "refined"
+    assert [len(p) + 3 for p in trainer.pieces] == [2000, 1000, 500]  # every size reached
+    labels = [label for label in trained.state.models if label.startswith("trained")]
+    assert labels == [
+        "trained 2000 (vocab 2000)",
+        "trained 1000 (vocab 1000)",
+        "trained 500 (vocab 500)",
+    ]

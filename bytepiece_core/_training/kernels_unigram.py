@@ -7,7 +7,6 @@ Arrays are those of ``kernels_ngram`` (corpus), ``hashtable`` (piece tables) and
 
     weights : int64[n_chunks]      how often each (distinct) chunk occurs in the corpus
     maxlen  : uint8[n_bytes + 1]   the longest frequent substring starting at each byte so far
-    fnv     : uint64[n_bytes]      the FNV-1a state of the substring counted at each byte
 
 Expected counts are summed in fixed point, ``round(marginal * FIXED)`` as int64, so partial
 sums from any number of threads add up to the same integers: the model does not depend on the
@@ -18,45 +17,96 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels_lattice import _forward_backward, _lattice_edges
+from .._kernels_lattice import _lattice_edges, _logaddexp
 from .._mix import _mix64
 from .._numba import kernel
 from .hashtable import (
-    _FNV_OFFSET,
-    _FNV_PRIME,
     _LOW8,
     EMPTY,
     MAX_LOAD,
+    _add,
+    _find,
+    _grown,
     _hash_bytes,
     _home,
+    _part,
     _piece_add,
     _piece_grown,
     _piece_span,
 )
 
-__all__ = ["FIXED", "FNV_OFFSET", "FNV_PRIME"]
+__all__ = ["FIXED", "PACKED"]
 
 # Fixed-point scale of expected counts: 2**24 steps per occurrence.
 FIXED = float(1 << 24)
-# FNV-1a's initial state (``hashtable._hash_bytes``).
-FNV_OFFSET = _FNV_OFFSET
-FNV_PRIME = _FNV_PRIME
+# Longest k-gram counted with packed keys (its bytes in a uint64).
+PACKED = 8
+
+
+@kernel
+def _count_packed(
+    data, chunk_offsets, weights, c_lo, c_hi, maxlen, k, part, parts, table, n
+):  # pragma: no cover - compiled
+    """Count the ``k``-grams (``2 <= k <= 8``) of chunks ``c_lo..c_hi-1`` whose two
+    ``(k-1)``-grams are frequent (``maxlen`` at ``i`` and ``i + 1`` at least ``k - 1``) into
+    an n-gram table (key: the bytes packed big-endian) holding ``n`` keys, each chunk
+    ``weights[c]`` times; returns ``(table, n)``, grown if it had to.
+
+    Apriori: a frequent ``k``-gram has both its ``(k-1)``-grams frequent, so its count is
+    exact, while most rare ones are never stored. The key rolls along the chunk. Only the
+    keys of hash partition ``part`` of ``parts`` are counted (``hashtable._part``), so each
+    thread can count its own keys into its own table, with nothing to merge.
+    """
+    need = k - 1
+    mask = EMPTY >> np.uint64(64 - 8 * k)
+    for c in range(c_lo, c_hi):
+        lo = chunk_offsets[c]
+        hi = chunk_offsets[c + 1]
+        w = np.uint64(weights[c])
+        roll = np.uint64(0)
+        for t in range(lo, min(lo + k - 1, hi)):
+            roll = (roll << np.uint64(8)) | np.uint64(data[t])
+        for i in range(lo, hi - k + 1):
+            roll = ((roll << np.uint64(8)) | np.uint64(data[i + k - 1])) & mask
+            if maxlen[i] >= need and maxlen[i + 1] >= need:
+                if parts > 1 and _part(_mix64(roll), parts) != part:
+                    continue
+                if n + 1 > table.shape[0] * MAX_LOAD:
+                    table = _grown(table, table.shape[0] * 2)
+                n += _add(table, roll, w)
+    return table, n
+
+
+@kernel
+def _raise_packed(
+    data, chunk_offsets, c_lo, c_hi, maxlen, k, part, parts, table, min_count
+):  # pragma: no cover - compiled
+    """Set ``maxlen[i] = k`` where the ``k``-gram at ``i`` of hash partition ``part`` (counted
+    by :func:`_count_packed` into ``table``) is seen at least ``min_count`` times."""
+    need = k - 1
+    mask = EMPTY >> np.uint64(64 - 8 * k)
+    for c in range(c_lo, c_hi):
+        lo = chunk_offsets[c]
+        hi = chunk_offsets[c + 1]
+        roll = np.uint64(0)
+        for t in range(lo, min(lo + k - 1, hi)):
+            roll = (roll << np.uint64(8)) | np.uint64(data[t])
+        for i in range(lo, hi - k + 1):
+            roll = ((roll << np.uint64(8)) | np.uint64(data[i + k - 1])) & mask
+            if maxlen[i] >= need and maxlen[i + 1] >= need:
+                if parts > 1 and _part(_mix64(roll), parts) != part:
+                    continue
+                j = _find(table, roll)
+                if j >= 0 and table[j, 1] >= min_count:
+                    maxlen[i] = k
 
 
 @kernel
 def _count_extensions(
-    data, chunk_offsets, weights, c_lo, c_hi, maxlen, fnv, k, table, n
+    data, chunk_offsets, weights, c_lo, c_hi, maxlen, k, part, parts, table, n
 ):  # pragma: no cover - compiled
-    """Count the ``k``-grams (``k >= 2``) of chunks ``c_lo..c_hi-1`` whose two
-    ``(k-1)``-grams are frequent (``maxlen`` at ``i`` and ``i + 1`` at least ``k - 1``) into a
-    piece table holding ``n`` pieces, each chunk ``weights[c]`` times; returns ``(table, n)``,
-    grown if it had to.
-
-    Apriori: a frequent ``k``-gram has both its ``(k-1)``-grams frequent, so its count is
-    exact, while most rare ones are never stored. ``fnv[i]`` is advanced from the
-    ``(k-1)``-gram's state to the ``k``-gram's, so hashing costs one step a byte and length
-    (the hash is ``hashtable._hash_bytes``'s).
-    """
+    """As :func:`_count_packed` for any ``k``, into a piece table (the piece is its first
+    occurrence in ``data``; equal pieces are found by hash, then bytes)."""
     need = k - 1
     for c in range(c_lo, c_hi):
         lo = chunk_offsets[c]
@@ -64,12 +114,23 @@ def _count_extensions(
         w = np.uint64(weights[c])
         for i in range(lo, hi - k + 1):
             if maxlen[i] >= need and maxlen[i + 1] >= need:
-                state = (fnv[i] ^ np.uint64(data[i + k - 1])) * _FNV_PRIME
-                fnv[i] = state
+                h = _hash_bytes(data, i, k)
+                if parts > 1 and _part(h, parts) != part:
+                    continue
                 if n + 1 > table.shape[0] * MAX_LOAD:
                     table = _piece_grown(table, data, table.shape[0] * 2)
-                n += _piece_add(table, data, i, k, _mix64(state ^ np.uint64(k)), w)
+                n += _piece_add(table, data, i, k, h, w)
     return table, n
+
+
+@kernel
+def _chunk_hashes(data, chunk_offsets):  # pragma: no cover - compiled
+    """uint64[n_chunks]: a hash of each chunk's bytes (``hashtable._hash_bytes``)."""
+    n = chunk_offsets.shape[0] - 1
+    out = np.empty(n, np.uint64)
+    for c in range(n):
+        out[c] = _hash_bytes(data, chunk_offsets[c], chunk_offsets[c + 1] - chunk_offsets[c])
+    return out
 
 
 @kernel
@@ -121,23 +182,79 @@ def _piece_count(table, data, start, length, h):  # pragma: no cover - compiled
 
 @kernel
 def _raise_frequent(
-    data, chunk_offsets, c_lo, c_hi, maxlen, fnv, k, table, min_count
+    data, chunk_offsets, c_lo, c_hi, maxlen, k, part, parts, table, min_count
 ):  # pragma: no cover - compiled
     """Set ``maxlen[i] = k`` where the ``k``-gram at ``i`` (counted by
-    :func:`_count_extensions`, which advanced ``fnv``) is seen at least ``min_count`` times;
-    returns how many bytes were raised."""
+    :func:`_count_extensions`) is seen at least ``min_count`` times."""
     need = k - 1
-    raised = 0
     for c in range(c_lo, c_hi):
         lo = chunk_offsets[c]
         hi = chunk_offsets[c + 1]
         for i in range(lo, hi - k + 1):
             if maxlen[i] >= need and maxlen[i + 1] >= need:
-                h = _mix64(fnv[i] ^ np.uint64(k))
+                h = _hash_bytes(data, i, k)
+                if parts > 1 and _part(h, parts) != part:
+                    continue
                 if _piece_count(table, data, i, k, h) >= min_count:
                     maxlen[i] = k
-                    raised += 1
-    return raised
+
+
+@kernel
+def _whole_utf8(flat, offsets):  # pragma: no cover - compiled
+    """bool[n]: whether each string ``flat[offsets[p]:offsets[p + 1]]`` is whole UTF-8
+    characters (of a valid UTF-8 text: it starts and ends on a character boundary)."""
+    m = offsets.shape[0] - 1
+    out = np.zeros(m, np.bool_)
+    for p in range(m):
+        i = offsets[p]
+        hi = offsets[p + 1]
+        ok = True
+        while i < hi:
+            lead = flat[i]
+            if lead < 0x80:
+                width = 1
+            elif lead >= 0xF0:
+                width = 4
+            elif lead >= 0xE0:
+                width = 3
+            elif lead >= 0xC0:
+                width = 2
+            else:  # a continuation byte where a character should start
+                ok = False
+                break
+            i += width
+        out[p] = ok and i == hi
+    return out
+
+
+@kernel
+def _chunk_edges(data, lo, hi, cells, value, starts, ends, ids):  # pragma: no cover
+    """The vocabulary matches of ``data[lo:hi]`` (offsets from ``lo``), as
+    ``_kernels_lattice._lattice_edges`` finds them (by start, then end), into the buffers
+    ``starts``/``ends``/``ids``, grown (doubled) when full; returns them and the count."""
+    k = 0
+    root_base = cells[0].base
+    for i in range(lo, hi):
+        t = np.uint32(root_base + np.int32(data[i]))
+        j = i
+        while True:
+            j += 1
+            if value[t] >= 0:
+                if k == starts.shape[0]:
+                    starts = np.concatenate((starts, np.empty_like(starts)))
+                    ends = np.concatenate((ends, np.empty_like(ends)))
+                    ids = np.concatenate((ids, np.empty_like(ids)))
+                starts[k] = i - lo
+                ends[k] = j - lo
+                ids[k] = value[t]
+                k += 1
+            if j >= hi:
+                break
+            node = t
+            t = np.uint32(cells[t].base + np.int32(data[j]))
+            if cells[t].check != np.int32(node):
+                break
+    return starts, ends, ids, k
 
 
 @kernel
@@ -147,24 +264,47 @@ def _expected_counts(
     """E-step over chunks ``c_lo..c_hi-1``: add each piece's expected count (the summed edge
     marginals of every chunk's lattice under ``p(seg) ∝ exp(sum logp)``, times the chunk's
     weight) to ``out`` (int64[n_ids], fixed point, see ``FIXED``); returns the chunks'
-    weighted log-likelihood (nats)."""
+    weighted log-likelihood (nats).
+
+    A training chunk is one tokenization chunk (it ends at its newline run), so its lattice
+    is the one ``Tokenizer.lattice`` builds; the forward and backward sums are
+    ``_kernels_lattice._forward_backward``'s, over buffers reused from chunk to chunk.
+    """
+    longest = 1
+    for c in range(c_lo, c_hi):
+        longest = max(longest, chunk_offsets[c + 1] - chunk_offsets[c])
+    fwd = np.empty(longest + 1)
+    bwd = np.empty(longest + 1)
+    starts = np.empty(4 * longest + 16, np.int64)
+    ends = np.empty(4 * longest + 16, np.int64)
+    ids = np.empty(4 * longest + 16, np.int32)
+    scores = np.empty(4 * longest + 16)
     total = 0.0
     for c in range(c_lo, c_hi):
         lo = chunk_offsets[c]
         hi = chunk_offsets[c + 1]
-        if hi == lo:
+        n = hi - lo
+        if n == 0:
             continue
-        starts, ends, ids = _lattice_edges(data[lo:hi], cells, value)
-        scores = np.empty(ids.shape[0])
-        for e in range(ids.shape[0]):
+        starts, ends, ids, m = _chunk_edges(data, lo, hi, cells, value, starts, ends, ids)
+        if scores.shape[0] < m:
+            scores = np.empty(starts.shape[0])
+        for e in range(m):
             scores[e] = logp[ids[e]]
-        fwd, bwd = _forward_backward(hi - lo, starts, ends, scores)
-        z = fwd[hi - lo]
+        fwd[: n + 1] = -np.inf
+        bwd[: n + 1] = -np.inf
+        fwd[0] = 0.0
+        bwd[n] = 0.0
+        for e in range(m):
+            fwd[ends[e]] = _logaddexp(fwd[ends[e]], fwd[starts[e]] + scores[e])
+        for e in range(m - 1, -1, -1):
+            bwd[starts[e]] = _logaddexp(bwd[starts[e]], scores[e] + bwd[ends[e]])
+        z = fwd[n]
         total += z * weights[c]
-        for e in range(ids.shape[0]):
-            m = fwd[starts[e]] + scores[e] + bwd[ends[e]] - z
-            if m > -40.0:
-                out[ids[e]] += np.int64(np.exp(m) * FIXED + 0.5) * weights[c]
+        for e in range(m):
+            w = fwd[starts[e]] + scores[e] + bwd[ends[e]] - z
+            if w > -40.0:
+                out[ids[e]] += np.int64(np.exp(w) * FIXED + 0.5) * weights[c]
     return total
 
 

@@ -2,22 +2,29 @@
 unigram code length of the corpus over byte-level pieces, optimized directly.
 
 1. **Candidates.** Every substring of the training chunks of 2 to ``max_piece_length`` bytes
-   seen at least ``min_count`` times (whole UTF-8 with ``ensure_unicode``), found by the
-   n-gram passes (``ngrams``, of order ``max_piece_length``: their ``maxlen`` is the longest
-   such substring at each byte) and counted by occurrence. The most frequent by
-   ``count * length`` seed the model (at most ``SEED_FACTOR`` times the largest size), with
-   the 256 single bytes, which are always kept: no text is ever out of vocabulary.
+   seen at least ``min_count`` times (whole UTF-8 with ``ensure_unicode``), counted exactly a
+   length at a time (apriori: a ``k``-gram is counted only where both its ``(k-1)``-grams
+   were frequent), over the distinct chunks with their counts, so a repeated line costs
+   nothing; and every character, however rare (spelt in bytes it costs several tokens). The
+   seed is every character and then the most frequent by ``count * length``, at most
+   ``SEED_FACTOR`` times the largest size, with the 256 single bytes, which are always kept:
+   no text is ever out of vocabulary.
 2. **EM.** The unigram model's expected piece counts over the segmentation lattice of every
    chunk (forward-backward, ``kernels_unigram._expected_counts``) re-estimate its
-   log-probabilities; a Bayesian update (``digamma``) favours a sparse model, as in Kudo
-   (2018) and SentencePiece's unigram trainer.
+   log-probabilities with a Bayesian update (``digamma``) that favours a sparse model, as in
+   Kudo (2018) and SentencePiece's unigram trainer; pieces expected less than
+   ``MIN_EXPECTED`` times are dropped, the rarest first, never below the size asked for.
 3. **Pruning by loss.** Each piece's loss is how much the corpus log-likelihood drops when it
-   is replaced by its best segmentation into the other pieces; the pieces of least loss go,
-   ``SHRINK`` of the vocabulary a round with EM between rounds, down to exactly each
-   requested size (largest first), where a last EM gives the counts written to the model.
+   is replaced by its best segmentation into the other pieces, its count less
+   ``LOSS_DISCOUNT`` for a piece of several characters (a phrase seen a few times in
+   training seldom comes back in new text; ties go to the more frequent). The pieces of
+   least loss go, ``1 - SHRINK`` of the vocabulary a round with ``EM_STEPS`` EM iterations
+   between rounds, down to exactly each requested size (largest first); the last EM gives
+   the counts written to the model.
 
-The counts in the model file are the expected counts rounded (at least 1), so the
-``Tokenizer`` scores ``log count - log total`` are the EM's estimates.
+The counts in the model file are the last expected counts rounded (at least 1): the
+``Tokenizer`` scores them ``log count - log total``, the same model file as the reference's.
+``order`` is not used (the candidates are not found by an n-gram model).
 
 Everything is deterministic: expected counts are summed in fixed point (``kernels_unigram``),
 ties are broken by piece bytes, and the result does not depend on the number of workers.
@@ -26,6 +33,7 @@ ties are broken by piece bytes, and the result does not depend on the number of 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,21 +41,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import N_SPECIAL
-from ..utf8 import char_starts, is_whole_utf8
+from ..utf8 import is_whole_utf8
 from ..vocab import Vocab
 from .corpus import TrainingCorpus
 from .events import VocabStep
-from .hashtable import _piece_entries, _piece_merge, new_table
+from .hashtable import _entries, _piece_entries, _piece_merge, new_table
 from .jobs import chunk_ranges, run_ranges
+from .kernels_pieces import _gather
 from .kernels_unigram import (
     FIXED,
-    FNV_OFFSET,
-    FNV_PRIME,
+    PACKED,
     _alternatives,
+    _chunk_hashes,
     _count_chars,
     _count_extensions,
+    _count_packed,
     _expected_counts,
     _raise_frequent,
+    _raise_packed,
+    _whole_utf8,
 )
 from .prune import _flat
 
@@ -56,10 +68,12 @@ __all__ = [
     "SEED_FACTOR",
     "SHRINK",
     "Candidates",
+    "UnigramModel",
     "digamma",
     "expected_counts",
     "find_candidates",
     "refine",
+    "seed_model",
 ]
 
 # Seed pieces kept, as a multiple of the largest requested size.
@@ -81,18 +95,26 @@ Record = Callable[[VocabStep], None]
 
 @dataclass(frozen=True)
 class Candidates:
-    """Candidate pieces as corpus spans: ``pos`` (first occurrence in the corpus data),
-    ``lens`` and ``counts`` (occurrences), int64[n] each, in no particular order; ``counted``
+    """Candidate pieces: piece ``p`` is ``data[pos[p]:pos[p] + lens[p]]``, seen ``counts[p]``
+    times (int64[n] each, in no particular order); ``order_key`` (uint64[n]) breaks ties
+    between pieces of one length whatever the number of workers (the bytes packed for
+    pieces of up to 8 bytes, the first occurrence in the corpus for longer ones); ``counted``
     and ``kept`` per length (index = length) as ``TrainHistory.ngrams`` shows them."""
 
+    data: np.ndarray
     pos: np.ndarray
     lens: np.ndarray
     counts: np.ndarray
+    order_key: np.ndarray
     counted: list[int]
     kept: list[int]
 
     def __len__(self) -> int:
         return int(self.pos.shape[0])
+
+    def piece(self, p: int) -> bytes:
+        """The bytes of candidate ``p``."""
+        return self.data[self.pos[p] : self.pos[p] + self.lens[p]].tobytes()
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
@@ -135,29 +157,43 @@ class Chunks:
 
 
 def distinct_chunks(corpus: TrainingCorpus) -> Chunks:
-    """The :class:`Chunks` of a corpus.
+    """The :class:`Chunks` of a corpus: chunks grouped by a hash of their bytes (equal bytes
+    checked within a group), each group once, in order of first occurrence.
 
     >>> from bytepiece_core._training.corpus import read_corpus
     >>> c = distinct_chunks(read_corpus(["ab\\n", "cd\\n", "ab\\n"], False, 9, lambda d, b: 0))
     >>> bytes(c.data), c.offsets.tolist(), c.weights.tolist()
     (b'ab\\ncd\\n', [0, 3, 6], [2, 1])
     """
-    data, offsets = corpus.data, corpus.chunk_offsets.tolist()
-    index: dict[bytes, int] = {}
-    weights: list[int] = []
-    parts: list[bytes] = []
-    for c in range(corpus.n_chunks):
-        chunk = data[offsets[c] : offsets[c + 1]].tobytes()
-        at = index.setdefault(chunk, len(parts))
-        if at == len(parts):
-            parts.append(chunk)
-            weights.append(0)
-        weights[at] += 1
-    lengths = np.fromiter(map(len, parts), np.int64, len(parts))
-    out = np.zeros(len(parts) + 1, np.int64)
-    np.cumsum(lengths, out=out[1:])
-    flat = np.frombuffer(b"".join(parts), np.uint8) if parts else np.zeros(0, np.uint8)
-    return Chunks(flat, out, np.array(weights, np.int64))
+    data, offsets = corpus.data, corpus.chunk_offsets
+    n = corpus.n_chunks
+    starts, lens = offsets[:-1], np.diff(offsets)
+    hashes = _chunk_hashes(data, offsets)
+    order = np.lexsort((np.arange(n), hashes))  # by hash, then first occurrence
+    first = np.arange(n)  # the first chunk equal to each chunk
+    group_starts = np.flatnonzero(np.diff(hashes[order], prepend=np.uint64(0)) != 0)
+    if n and (len(group_starts) == 0 or group_starts[0] != 0):
+        group_starts = np.concatenate([[0], group_starts])
+    bounds = [*group_starts.tolist(), n]
+    for a, b in itertools.pairwise(bounds):
+        if b - a == 1:
+            continue
+        members = order[a:b].tolist()
+        seen: list[int] = []
+        for c in members:  # equal hashes: equal bytes, but for a collision
+            chunk = data[starts[c] : starts[c] + lens[c]]
+            for f in seen:
+                if lens[f] == lens[c] and np.array_equal(
+                    data[starts[f] : starts[f] + lens[f]], chunk
+                ):
+                    first[c] = f
+                    break
+            else:
+                seen.append(c)
+    keep = np.flatnonzero(first == np.arange(n))
+    weights = np.bincount(first, minlength=n)[keep].astype(np.int64)
+    flat, out = _gather(data, starts, lens, keep)
+    return Chunks(flat, out, weights)
 
 
 def find_candidates(
@@ -177,58 +213,157 @@ def find_candidates(
     next length. ``progress(k, n_bytes)`` follows each length's pass. With ``ensure_unicode``
     the candidates are the whole-UTF-8 ones (the others still extend to longer ones).
     """
-    data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
     n_bytes = corpus.n_bytes
-    ranges = chunk_ranges(offsets, _RANGES)
     maxlen = np.ones(n_bytes + 1, np.uint8)
     maxlen[n_bytes] = 0
-    fnv = (np.full(n_bytes, FNV_OFFSET, np.uint64) ^ data) * FNV_PRIME  # 1-byte states
-    starts = _char_starts(data, ensure_unicode)
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     counted, kept = [1, 256], [1, 256]
-    cap = max(1024, n_bytes // 8)
+    cap = 1 << 17  # room for every byte pair
     for k in range(2, min(max_piece_length, 255) + 1):
-
-        def count(state, lo, hi, k=k):  # type: ignore[no-untyped-def]
-            return _count_extensions(data, offsets, weights, lo, hi, maxlen, fnv, k, *state)
-
         report = functools.partial(progress, k)
-        init = functools.partial(_empty_table, cap)
-        tables = run_ranges(ranges, init, count, workers, report)
-        table, n = tables.pop(0)
-        while tables:
-            table, n = _piece_merge(table, n, tables.pop(0)[0], data)
+        length = _length_packed if k <= PACKED else _length_spans
+        part, n, n_kept = length(corpus, maxlen, k, cap, min_count, workers, report)
+        counted.append(n)
+        kept.append(n_kept)
+        if n_kept == 0:
+            break
+        whole = _whole_utf8(*part[:2]) if ensure_unicode else np.ones(len(part[2]), bool)
+        parts.append(_select(part, whole))
+        cap = max(1024, 2 * n_kept // max(1, workers))
+    if ensure_unicode:  # every character, however rare: spelt in bytes it costs several
+        parts.append(_rare_chars(corpus, min_count, workers))
+    return _arena(parts, counted, kept)
+
+
+Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # flat, offsets, counts, keys
+
+
+def _by_partition(
+    corpus: Chunks,
+    count: Callable[..., tuple[np.ndarray, int]],
+    lift: Callable[..., None],
+    keep: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+    cap: int,
+    workers: int,
+    progress: Callable[[int], None],
+) -> tuple[list[tuple[np.ndarray, ...]], int]:
+    """One length's pass: each of ``workers`` threads counts the keys of its own hash
+    partition over the whole corpus (``count(lo, hi, part, parts, table, n)``) into its own
+    table, keeps its frequent ones (``keep(table)``) and raises ``maxlen`` where they occur
+    (``lift(lo, hi, part, parts, table)``; partitions never share a byte of ``maxlen``).
+    Nothing is merged, so no table holds more than its partition. Returns each partition's
+    ``keep`` and the keys counted in all."""
+    parts = max(1, workers)
+    n_chunks = corpus.offsets.shape[0] - 1
+
+    def work(state, part, _):  # type: ignore[no-untyped-def]
+        table, n = count(0, n_chunks, part, parts, new_table(cap), 0)
+        kept = keep(table)
+        if len(kept[0]):
+            lift(0, n_chunks, part, parts, table)
+        return [*state, (kept, n)]
+
+    share = corpus.n_bytes // parts
+    jobs = [(part, part + 1, share) for part in range(parts)]
+    done = run_ranges(jobs, list, work, workers, progress)
+    found = sorted((r for state in done for r in state), key=lambda r: -len(r[0][0]))
+    return [r[0] for r in found], sum(r[1] for r in found)
+
+
+def _length_packed(
+    corpus: Chunks,
+    maxlen: np.ndarray,
+    k: int,
+    cap: int,
+    min_count: int,
+    workers: int,
+    progress: Callable[[int], None],
+) -> tuple[Part, int, int]:
+    """Length ``k <= PACKED``: its frequent k-grams (packed keys), raising ``maxlen``;
+    returns them, the k-grams counted and the frequent ones."""
+    data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
+    least = np.uint64(min_count)
+
+    def count(lo, hi, part, parts, table, n):  # type: ignore[no-untyped-def]
+        return _count_packed(data, offsets, weights, lo, hi, maxlen, k, part, parts, table, n)
+
+    def lift(lo, hi, part, parts, table):  # type: ignore[no-untyped-def]
+        _raise_packed(data, offsets, lo, hi, maxlen, k, part, parts, table, least)
+
+    found, n = _by_partition(
+        corpus, count, lift, lambda table: _entries(table, least), cap, workers, progress
+    )
+    keys = np.concatenate([f[0] for f in found])
+    counts = np.concatenate([f[1] for f in found]).astype(np.int64)
+    shifts = np.arange(8 * (k - 1), -1, -8, dtype=np.uint64)
+    flat = ((keys[:, None] >> shifts) & np.uint64(0xFF)).astype(np.uint8).reshape(-1)
+    offs = np.arange(0, k * len(keys) + 1, k, dtype=np.int64)
+    return (flat, offs, counts, keys), n, len(keys)
+
+
+def _length_spans(
+    corpus: Chunks,
+    maxlen: np.ndarray,
+    k: int,
+    cap: int,
+    min_count: int,
+    workers: int,
+    progress: Callable[[int], None],
+) -> tuple[Part, int, int]:
+    """Length ``k > PACKED``, as :func:`_length_packed` (pieces as corpus spans)."""
+    data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
+    least = np.uint64(min_count)
+
+    def count(lo, hi, part, parts, table, n):  # type: ignore[no-untyped-def]
+        return _count_extensions(data, offsets, weights, lo, hi, maxlen, k, part, parts, table, n)
+
+    def lift(lo, hi, part, parts, table):  # type: ignore[no-untyped-def]
+        _raise_frequent(data, offsets, lo, hi, maxlen, k, part, parts, table, least)
+
+    def keep(table: np.ndarray) -> tuple[np.ndarray, ...]:
         pos, lens, counts = _piece_entries(table)
         frequent = counts >= min_count
-        counted.append(int(n))
-        kept.append(int(frequent.sum()))
-        if not frequent.any():
-            break
+        return pos[frequent], lens[frequent], counts[frequent]
 
-        def lift(state, lo, hi, k=k, table=table):  # type: ignore[no-untyped-def]
-            _raise_frequent(data, offsets, lo, hi, maxlen, fnv, k, table, np.uint64(min_count))
-            return state
-
-        run_ranges(ranges, lambda: None, lift, workers, _skip)
-        del table
-        pos, lens, counts = pos[frequent], lens[frequent], counts[frequent]
-        whole = starts[pos] & starts[pos + lens]
-        found.append((pos[whole], lens[whole], counts[whole]))
-        cap = max(1024, 2 * int(frequent.sum()))
-    if ensure_unicode:  # every character, however rare: spelt in bytes it costs several
-        found.append(_rare_chars(corpus, min_count, workers))
-    if not found:
-        empty = np.zeros(0, np.int64)
-        return Candidates(empty, empty, empty, counted, kept)
+    found, n = _by_partition(corpus, count, lift, keep, cap, workers, progress)
     pos, lens, counts = (np.concatenate([f[i] for f in found]) for i in range(3))
-    return Candidates(pos, lens, counts, counted, kept)
+    flat, offs = _gather(data, pos, lens, np.arange(len(pos)))
+    return (flat, offs, counts.astype(np.int64), pos.astype(np.uint64)), n, len(pos)
 
 
-def _rare_chars(
-    corpus: Chunks, min_count: int, workers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(pos, lens, counts)`` of the multi-byte characters seen fewer than ``min_count``
-    times (the others are candidates already)."""
+def _select(part: Part, keep: np.ndarray) -> Part:
+    """The strings of ``part`` where ``keep``."""
+    flat, offs, counts, keys = part
+    index = np.flatnonzero(keep)
+    lens = np.diff(offs)
+    out, out_offs = _gather(flat, offs[:-1], lens, index)
+    return out, out_offs, counts[index], keys[index]
+
+
+def _arena(parts: list[Part], counted: list[int], kept: list[int]) -> Candidates:
+    """The :class:`Candidates` of every part, in one array."""
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return Candidates(
+            np.zeros(0, np.uint8), empty, empty, empty, empty.astype(np.uint64), counted, kept
+        )
+    fields: list[list[np.ndarray]] = [list(field) for field in zip(*parts)]
+    parts.clear()  # each field is joined, then its parts dropped: one field's copy at a time
+    flat = np.concatenate(fields[0])
+    fields[0] = []
+    lens = np.concatenate([np.diff(o) for o in fields[1]])
+    fields[1] = []
+    pos = np.zeros(len(lens), np.int64)
+    np.cumsum(lens[:-1], out=pos[1:])
+    counts = np.concatenate(fields[2]).astype(np.int64)
+    fields[2] = []
+    keys = np.concatenate(fields[3]).astype(np.uint64)
+    return Candidates(flat, pos, lens, counts, keys, counted, kept)
+
+
+def _rare_chars(corpus: Chunks, min_count: int, workers: int) -> Part:
+    """The multi-byte characters seen fewer than ``min_count`` times (the others are
+    candidates already), their keys packed."""
     data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
 
     def count(state, lo, hi):  # type: ignore[no-untyped-def]
@@ -240,21 +375,18 @@ def _rare_chars(
     while tables:
         table, n = _piece_merge(table, n, tables.pop(0)[0], data)
     pos, lens, counts = _piece_entries(table)
-    rare = counts < min_count
-    return pos[rare], lens[rare], counts[rare]
+    rare = np.flatnonzero(counts < min_count)
+    flat, offs = _gather(data, pos, lens, rare)
+    keys = np.zeros(len(rare), np.uint64)
+    for t in range(4):  # the character's bytes packed, as _length_packed's keys
+        inside = lens[rare] > t
+        byte = flat[np.minimum(offs[:-1] + t, max(len(flat) - 1, 0))].astype(np.uint64)
+        keys = np.where(inside, (keys << np.uint64(8)) | byte, keys)
+    return flat, offs, counts[rare], keys
 
 
 def _empty_table(cap: int) -> tuple[np.ndarray, int]:
     return new_table(cap), 0
-
-
-def _char_starts(data: np.ndarray, ensure_unicode: bool) -> np.ndarray:
-    """bool[n + 1]: where a candidate may start or end (every byte without ``ensure_unicode``;
-    character starts and the end with it)."""
-    out = np.ones(data.shape[0] + 1, bool)
-    if ensure_unicode:
-        out[:-1] = char_starts(data)
-    return out
 
 
 def _skip(nbytes: int) -> None:
@@ -283,12 +415,17 @@ def expected_counts(corpus: Chunks, vocab: Vocab, workers: int) -> tuple[np.ndar
     return fixed / FIXED, float(sum(p[1] for p in parts))
 
 
+def _char_length(lead: np.ndarray) -> np.ndarray:
+    """The byte length of the UTF-8 character a lead byte starts (1 for any other byte)."""
+    return np.select([lead >= 0xF0, lead >= 0xE0, lead >= 0xC0], [4, 3, 2], 1)
+
+
 def _one_char(piece: bytes) -> bool:
     """Whether ``piece`` is one whole UTF-8 character."""
     return is_whole_utf8(piece) and len(piece.decode("utf-8")) == 1
 
 
-class _Model:
+class UnigramModel:
     """The unigram model being trained: pieces (the 256 bytes among them) and their scores."""
 
     def __init__(self, pieces: list[bytes], scores: np.ndarray) -> None:
@@ -355,26 +492,43 @@ class _Model:
         return dict(zip(self.pieces, ints.tolist(), strict=True))
 
 
+def seed_model(candidates: Candidates, sizes: Sequence[int]) -> UnigramModel:
+    """The model EM starts from: the 256 bytes, every candidate character, and the most
+    frequent candidates by ``count * length``, at most ``SEED_FACTOR`` times the largest
+    size; their counts, normalized, are the first scores."""
+    limit = max(sizes) - N_SPECIAL
+    lead = candidates.data[candidates.pos] if len(candidates) else np.zeros(0, np.uint8)
+    chars = candidates.lens == _char_length(lead)
+    del lead
+    room = max(0, SEED_FACTOR * limit - int(chars.sum()))
+    others = np.flatnonzero(~chars)
+    score = candidates.counts[others] * candidates.lens[others]
+    if room < len(others):  # the best by score, ties kept whole, before the exact order
+        cut = np.partition(score, len(score) - room)[len(score) - room] if room else np.inf
+        others, score = others[score >= cut], score[score >= cut]
+    best = others[np.lexsort((candidates.order_key[others], candidates.lens[others], -score))]
+    del others, score
+    # every character (by count * length), then the most frequent by count * length
+    first = np.flatnonzero(chars)
+    first_score = candidates.counts[first] * candidates.lens[first]
+    first = first[np.lexsort((candidates.order_key[first], candidates.lens[first], -first_score))]
+    order = np.concatenate([first, best[:room]])
+    seed = [candidates.piece(int(p)) for p in order]
+    pieces = [bytes([b]) for b in range(256)] + seed
+    counts = np.concatenate([np.ones(256), candidates.counts[order].astype(np.float64)])
+    return UnigramModel(pieces, np.log(counts) - math.log(counts.sum()))
+
+
 def refine(
     corpus: Chunks,
-    candidates: Candidates,
+    model: UnigramModel,
     sizes: Sequence[int],
     workers: int,
     record: Record,
 ) -> list[dict[bytes, int]]:
     """One vocabulary ``{piece: count}`` per size of ``sizes`` (largest first) by EM and
-    pruning by loss (steps 2-3 of the module docstring); ``record`` gets each step."""
-    limit = max(sizes) - N_SPECIAL
-    score = candidates.counts * candidates.lens
-    order = np.lexsort((candidates.pos, candidates.lens, -score))[: SEED_FACTOR * limit]
-    data = corpus.data
-    seed = [
-        data[p : p + n].tobytes()
-        for p, n in zip(candidates.pos[order].tolist(), candidates.lens[order].tolist())
-    ]
-    pieces = [bytes([b]) for b in range(256)] + seed
-    counts = np.concatenate([np.ones(256), candidates.counts[order].astype(np.float64)])
-    model = _Model(pieces, np.log(counts) - math.log(counts.sum()))
+    pruning by loss from the ``model`` of :func:`seed_model` (steps 2-3 of the module
+    docstring); ``record`` gets each step."""
     record(VocabStep(None, "candidates", 0, len(model.pieces)))
     results = []
     rounds = 0

@@ -21,7 +21,7 @@ import pandas as pd
 from bytepiece_core.dask import connect, parse_scheduler
 from bytepiece_core.model import N_SPECIAL
 from bytepiece_core.sizes import parse_size
-from bytepiece_core.trainer import Trainer, TrainEvent, VocabStep
+from bytepiece_core.trainer import Stage, Trainer, TrainEvent, VocabStep
 
 from ..figures import vocab_growth_figure
 from ..html import frame_html
@@ -31,16 +31,16 @@ from ..tables import metrics_frame
 from ..training import (
     STAGES,
     TrainOptions,
-    model_label,
     parse_sizes,
     stage_progress,
+    trained_models,
     vocab_step_from_event,
 )
 from ._base import Panel, Throttle, section
 
 __all__ = ["TrainPanel", "summary_frame"]
 
-_STAGE_TITLES = {
+_STAGE_TITLES: dict[Stage, str] = {
     "read": "read corpus",
     "count_ngrams": "count n-grams",
     "count_pieces": "count pieces",
@@ -50,11 +50,7 @@ _STAGE_TITLES = {
 
 def summary_frame(trainer: Trainer, texts: list[str]) -> pd.DataFrame:
     """One row per trained size: tokens, bytes/token and bits/byte on the training texts."""
-    models = {
-        model_label(size, len(pieces)): trainer.tokenizer(size)
-        for size, pieces in zip(trainer.max_vocab_size, trainer.pieces, strict=True)
-    }
-    return metrics_frame(models, texts)
+    return metrics_frame(trained_models(trainer), texts)
 
 
 class TrainPanel(Panel):
@@ -320,7 +316,8 @@ class TrainPanel(Panel):
                     f"to {max(m['partitions'] for m in split)} partitions (largest table "
                     f"{largest / 1e6:.1f} MB)"
                 )
-            self.show_status(f"Trained in {self.seconds:.1f} s: {sizes}", "ok")
+            how = f"the {trained.algorithm} algorithm"
+            self.show_status(f"Trained in {self.seconds:.1f} s with {how}: {sizes}", "ok")
 
         def error(exc: BaseException) -> None:
             if isinstance(exc, Stopped):

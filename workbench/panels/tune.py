@@ -160,6 +160,18 @@ class TunePanel(Panel):
             self.state.sweep = sweep
             best = mdl_size(sweep.table)
             note = f"; least description length at size {best}" if best is not None else ""
+            short = sweep.table[sweep.table["vocab_size"] < sweep.table["size"]]
+            if len(short):  # the reference algorithm often finds fewer pieces than asked for
+                missed = ", ".join(
+                    f"{s} (got {v})" for s, v in zip(short["size"], short["vocab_size"])
+                )
+                self.show_status(
+                    f"Sweep done: {len(sweep.table)} sizes{note}. Not reached: {missed}: the "
+                    "training found fewer pieces than asked for (the refined algorithm reaches "
+                    "them)",
+                    "warn",
+                )
+                return
             self.show_status(f"Sweep done: {len(sweep.table)} sizes{note}", "ok")
 
         def error(exc: BaseException) -> None:
