@@ -179,14 +179,37 @@ def write_model(model: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     The layout (4-space indent, non-ASCII kept) is the reference's, so files compare equal.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    folder = target.parent
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"cannot write the model to {str(target)!r}: the folder {str(folder)!r} does not "
+            "exist; create it first"
+        )
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            f"cannot write the model to {str(target)!r}: {str(folder)!r} is not a folder"
+        )
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write the model to {str(target)!r}: it is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno, f"cannot write the model to {str(target)!r}: {exc.strerror}"
+        ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(model, out, indent=4, ensure_ascii=False)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise type(exc)(
+                exc.errno,
+                f"cannot write the model to {str(target)!r}: {exc.strerror}; the file there, "
+                "if any, is unchanged",
+            ) from exc
         raise
