@@ -22,14 +22,28 @@ from pathlib import Path
 
 from .corpora import DATA_DIR, DEFAULT_SAMPLE, MIXED, SAMPLES
 
-__all__ = ["APP_NOTEBOOK", "main", "voila_command"]
+__all__ = ["APP_NOTEBOOK", "CULL_IDLE_SECONDS", "main", "voila_command"]
 
 APP_NOTEBOOK: Path = DATA_DIR / "app.ipynb"
 """The notebook Voilà serves."""
 
 
-def voila_command(port: int = 8866, open_browser: bool = True, ip: str = "127.0.0.1") -> list[str]:
+# Seconds a kernel whose page was closed (no connection, idle) lives on before it is ended.
+CULL_IDLE_SECONDS = 60
+
+
+def voila_command(
+    port: int = 8866,
+    open_browser: bool = True,
+    ip: str = "127.0.0.1",
+    cull_idle_seconds: int = CULL_IDLE_SECONDS,
+) -> list[str]:
     """The command line that serves the app.
+
+    A page's kernel is meant to end when the page is closed, but Voilà's shutdown request on
+    closing is refused by the server's XSRF check (Voilà issue 1458), so the kernels of closed
+    pages are culled instead: a kernel with no connection left, idle for
+    ``cull_idle_seconds``, is shut down (a kernel still connected, or busy, never is).
 
     >>> cmd = voila_command(8870, open_browser=False)
     >>> cmd[1:3], cmd[3].endswith("app.ipynb"), cmd[-1]
@@ -44,6 +58,10 @@ def voila_command(port: int = 8866, open_browser: bool = True, ip: str = "127.0.
         f"--Voila.ip={ip}",
         "--show_tracebacks=True",
         "--theme=light",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
+        f"--MappingKernelManager.cull_interval={max(1, min(cull_idle_seconds, 30))}",
+        "--MappingKernelManager.cull_connected=False",
+        "--MappingKernelManager.cull_busy=False",
     ]
     if not open_browser:
         cmd.append("--no-browser")
@@ -63,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8866, help="port to serve on (default: 8866)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    p.add_argument(
+        "--cull-idle-seconds",
+        type=int,
+        default=CULL_IDLE_SECONDS,
+        help="end the kernel of a closed page after it has been idle this long "
+        f"(default: {CULL_IDLE_SECONDS})",
+    )
     return p
 
 
@@ -80,7 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = str(Path(__file__).resolve().parents[1])
     pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "WORKBENCH_CORPUS": corpus, "PYTHONPATH": pythonpath}
-    cmd = voila_command(args.port, open_browser=not args.no_browser)
+    if args.cull_idle_seconds < 1:
+        print("python -m workbench: --cull-idle-seconds must be at least 1", file=sys.stderr)
+        return 2
+    cmd = voila_command(
+        args.port, open_browser=not args.no_browser, cull_idle_seconds=args.cull_idle_seconds
+    )
     print(f"Serving the workbench at http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", flush=True)
     if os.name == "posix":  # become the server: signals reach it, no orphan when stopped
         os.execve(cmd[0], cmd, env)

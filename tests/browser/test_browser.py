@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
 START_TIMEOUT = 60  # seconds for the server to listen
 PAGE_TIMEOUT = 120_000  # ms for the notebook to run and the app to show (cold Numba cache)
 TRAIN_TIMEOUT = 90_000  # ms for the first training (Numba compilation included)
+WORKBENCH = [sys.executable, "-m", "workbench"]
 
 
 def _free_port() -> int:
@@ -198,3 +199,59 @@ def test_train_and_see_the_app_in_chromium(
     with capsys.disabled():
         print("\nworkbench screenshots:", *(f"  {s}" for s in shots), sep="\n")
     assert all(s.stat().st_size > 10_000 for s in shots)
+
+
+def _kernels(pid: int) -> list[int]:
+    """The kernel processes the server started."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(child.cmdline()):
+                found.append(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def test_a_closed_page_does_not_leave_its_kernel(chromium: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    with open(tmp_path / "voila.log", "wb") as log:
+        proc = subprocess.Popen(
+            [*WORKBENCH, "--no-browser", f"--port={port}", "--cull-idle-seconds=2"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _listening(port):
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                for _ in range(2):  # two pages opened and closed, one after the other
+                    page = browser.new_page()
+                    page.route("**/*", _local_only)
+                    page.goto(f"http://127.0.0.1:{port}/", timeout=PAGE_TIMEOUT)
+                    page.wait_for_selector(".bytepiece-workbench", timeout=PAGE_TIMEOUT)
+                    assert len(_kernels(proc.pid)) >= 1  # the open page's kernel
+                    page.close()
+                    gone = time.monotonic() + 30
+                    while _kernels(proc.pid) and time.monotonic() < gone:
+                        time.sleep(0.5)
+                    assert _kernels(proc.pid) == [], (tmp_path / "voila.log").read_text()[-3000:]
+            finally:
+                browser.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
