@@ -81,3 +81,23 @@ def test_eight_threads_give_the_serial_results(tok: Tokenizer) -> None:
     assert not errors and len(results) == 8
     for got in results.values():
         assert got == (serial, sampled, batch)
+
+
+def test_a_read_only_folder_says_so_and_keeps_the_model(
+    tok: Tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder that cannot be written (simulated: these tests run as root, whom file modes
+    do not stop)."""
+    import tempfile
+
+    target = tmp_path / "m.model"
+    tok.save(target)
+    before = target.read_bytes()
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError, match=r"cannot write the model to .*m\.model.*denied"):
+        tok.save(target)
+    assert target.read_bytes() == before
