@@ -83,9 +83,18 @@ def _forward_backward(n, starts, ends, weights):  # pragma: no cover - compiled
     ``bwd[k]`` the same from ``k`` to ``n``. ``fwd[n] == bwd[0]`` is the log partition function.
     Edges must be sorted by start (then end), as ``_lattice_edges`` returns them.
     """
-    m = starts.shape[0]
-    fwd = np.full(n + 1, -np.inf)
-    bwd = np.full(n + 1, -np.inf)
+    fwd = np.empty(n + 1)
+    bwd = np.empty(n + 1)
+    _forward_backward_into(n, starts, ends, weights, starts.shape[0], fwd, bwd)
+    return fwd, bwd
+
+
+@kernel
+def _forward_backward_into(n, starts, ends, weights, m, fwd, bwd):  # pragma: no cover
+    """:func:`_forward_backward` of the first ``m`` edges, into ``fwd[:n + 1]`` and
+    ``bwd[:n + 1]`` (buffers a caller reuses from text to text)."""
+    fwd[: n + 1] = -np.inf
+    bwd[: n + 1] = -np.inf
     fwd[0] = 0.0
     bwd[n] = 0.0
     # sorted by start: every edge into ``s`` starts before ``s``, so fwd[s] is final here
@@ -93,7 +102,6 @@ def _forward_backward(n, starts, ends, weights):  # pragma: no cover - compiled
         fwd[ends[k]] = _logaddexp(fwd[ends[k]], fwd[starts[k]] + weights[k])
     for k in range(m - 1, -1, -1):
         bwd[starts[k]] = _logaddexp(bwd[starts[k]], weights[k] + bwd[ends[k]])
-    return fwd, bwd
 
 
 @kernel

@@ -266,6 +266,32 @@ def _piece_add(table, data, start, length, h, add):  # pragma: no cover - compil
 
 
 @kernel
+def _piece_get(table, data, start, length, h):  # pragma: no cover - compiled
+    """The count of the piece ``data[start:start + length]`` (hash ``h``) in a piece table,
+    0 if absent."""
+    cap = table.shape[0]
+    j = _home(h, cap)
+    tag = h & _LOW8
+    while True:
+        word = table[j, 0]
+        if word == EMPTY:
+            return np.uint64(0)
+        if (word & _LOW8) == tag:
+            pos, n = _piece_span(word)
+            if n == length:
+                same = True
+                for t in range(length):
+                    if data[pos + t] != data[start + t]:
+                        same = False
+                        break
+                if same:
+                    return table[j, 1]
+        j += 1
+        if j == cap:
+            j = 0
+
+
+@kernel
 def _piece_grown(table, data, cap):  # pragma: no cover - compiled
     """A copy of a piece table with ``cap`` slots."""
     out = np.full((cap, 2), EMPTY, np.uint64)

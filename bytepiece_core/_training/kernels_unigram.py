@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels_lattice import _lattice_edges, _logaddexp
+from .._kernels_lattice import _forward_backward_into, _lattice_edges
 from .._mix import _mix64
 from .._numba import kernel
 from .hashtable import (
-    _LOW8,
     EMPTY,
     MAX_LOAD,
     _add,
     _find,
     _grown,
     _hash_bytes,
-    _home,
     _part,
     _piece_add,
+    _piece_get,
     _piece_grown,
-    _piece_span,
 )
 
 __all__ = ["FIXED", "PACKED"]
@@ -155,32 +153,6 @@ def _count_chars(data, chunk_offsets, weights, c_lo, c_hi, table, n):  # pragma:
 
 
 @kernel
-def _piece_count(table, data, start, length, h):  # pragma: no cover - compiled
-    """The count of the piece ``data[start:start + length]`` (hash ``h``) in a piece table,
-    0 if absent."""
-    cap = table.shape[0]
-    j = _home(h, cap)
-    tag = h & _LOW8
-    while True:
-        word = table[j, 0]
-        if word == EMPTY:
-            return np.uint64(0)
-        if (word & _LOW8) == tag:
-            pos, n = _piece_span(word)
-            if n == length:
-                same = True
-                for t in range(length):
-                    if data[pos + t] != data[start + t]:
-                        same = False
-                        break
-                if same:
-                    return table[j, 1]
-        j += 1
-        if j == cap:
-            j = 0
-
-
-@kernel
 def _raise_frequent(
     data, chunk_offsets, c_lo, c_hi, maxlen, k, part, parts, table, min_count
 ):  # pragma: no cover - compiled
@@ -195,7 +167,7 @@ def _raise_frequent(
                 h = _hash_bytes(data, i, k)
                 if parts > 1 and _part(h, parts) != part:
                     continue
-                if _piece_count(table, data, i, k, h) >= min_count:
+                if _piece_get(table, data, i, k, h) >= min_count:
                     maxlen[i] = k
 
 
@@ -291,14 +263,7 @@ def _expected_counts(
             scores = np.empty(starts.shape[0])
         for e in range(m):
             scores[e] = logp[ids[e]]
-        fwd[: n + 1] = -np.inf
-        bwd[: n + 1] = -np.inf
-        fwd[0] = 0.0
-        bwd[n] = 0.0
-        for e in range(m):
-            fwd[ends[e]] = _logaddexp(fwd[ends[e]], fwd[starts[e]] + scores[e])
-        for e in range(m - 1, -1, -1):
-            bwd[starts[e]] = _logaddexp(bwd[starts[e]], scores[e] + bwd[ends[e]])
+        _forward_backward_into(n, starts, ends, scores, m, fwd, bwd)
         z = fwd[n]
         total += z * weights[c]
         for e in range(m):
