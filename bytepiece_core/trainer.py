@@ -371,28 +371,24 @@ class Trainer:
             stack.callback(plan.close)
             corpus = self._read(run, texts, batch_size, corpus_dir)
             if self.algorithm == "refined":
-                chunks, n_bytes = distinct_chunks(corpus), corpus.n_bytes
+                chunks = distinct_chunks(corpus)
                 del corpus  # the distinct lines and their counts are all it needs
-                pieces = self._refine(run, chunks, n_bytes, workers)
-                run.lap("prune_pieces")
-                self.pieces = pieces
-                self.history = run.history
-                emit(TrainEvent("done", 1, 1, run.history.n_bytes))
-                return
-            passes: Passes
-            if backend == "dask":
-                from ._training.dask_passes import DaskPasses
-
-                assert corpus_dir is not None
-                passes = DaskPasses(client, corpus, corpus_dir, self.order, plan)
+                pieces = self._refine(run, chunks, workers)
             else:
-                passes = LocalPasses(corpus, self.order, workers, plan)
-            stack.callback(passes.close)
-            candidates = self._candidates(run, passes)
-            run.history.memory = plan.report
-            pieces = self._prune(run, corpus, candidates, workers)
+                passes: Passes
+                if backend == "dask":
+                    from ._training.dask_passes import DaskPasses
+
+                    assert corpus_dir is not None
+                    passes = DaskPasses(client, corpus, corpus_dir, self.order, plan)
+                else:
+                    passes = LocalPasses(corpus, self.order, workers, plan)
+                stack.callback(passes.close)
+                candidates = self._candidates(run, passes)
+                run.history.memory = plan.report
+                pieces = self._prune(run, corpus, candidates, workers)
+                del corpus, candidates, passes
             run.lap("prune_pieces")
-            del corpus, candidates, passes
         self.pieces = pieces
         self.history = run.history
         emit(TrainEvent("done", 1, 1, run.history.n_bytes))
@@ -501,10 +497,11 @@ class Trainer:
 
         return run.stage("count_pieces", count, load_pieces, Checkpoint.save_pieces, record_pieces)
 
-    def _refine(self, run: _Run, chunks: Chunks, n: int, workers: int) -> list[dict[bytes, int]]:
+    def _refine(self, run: _Run, chunks: Chunks, workers: int) -> list[dict[bytes, int]]:
         """The stages of ``algorithm="refined"`` (``_training.refine``) over the distinct
-        lines of a corpus of ``n`` bytes: candidates by frequent-substring passes
-        (``count_ngrams``), then EM and pruning by loss (``prune_pieces``)."""
+        lines of the corpus: candidates by frequent-substring passes (``count_ngrams``), then
+        EM and pruning by loss (``prune_pieces``)."""
+        n = run.history.n_bytes
         longest = max(2, min(self.max_piece_length, 255))
         units = (longest - 1) * n
         done = [0]
@@ -529,31 +526,14 @@ class Trainer:
         run.lap("count_ngrams")
         run.emit(TrainEvent("count_pieces", n, n, n, f"{len(candidates)} candidates"))
         run.lap("count_pieces")
-        history = run.history
-
-        def record(step: VocabStep) -> None:
-            history.vocab.append(step)
-            detail = "" if step.size is None else f" (size {step.size})"
-            message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
-            run.emit(TrainEvent("prune_pieces", len(history.vocab), None, n, message, step))
-
         model = seed_model(candidates, self.max_vocab_size)
         del candidates  # the seed is all the EM needs
-        return refine(chunks, model, self.max_vocab_size, workers, record)
+        return refine(chunks, model, self.max_vocab_size, workers, run.record_step)
 
     def _prune(
         self, run: _Run, corpus: TrainingCorpus, candidates: PieceCounts, workers: int
     ) -> list[dict[bytes, int]]:
         """Stage ``prune_pieces``: one vocabulary per requested size."""
-        history = run.history
-
-        def record(step: VocabStep) -> None:
-            history.vocab.append(step)
-            detail = "" if step.size is None else f" (size {step.size})"
-            message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
-            run.emit(
-                TrainEvent("prune_pieces", len(history.vocab), None, corpus.n_bytes, message, step)
-            )
 
         def release() -> None:  # the pruning reads pieces all over the corpus
             corpus.release(0, corpus.n_chunks)
@@ -566,7 +546,7 @@ class Trainer:
             self.max_piece_length,
             self.min_count,
             workers,
-            record,
+            run.record_step,
             release,
         )
 
@@ -645,6 +625,14 @@ class _Run:
         self.history.seconds[stage] = now - self._clock
         self._clock = now
         return self.history.seconds[stage]
+
+    def record_step(self, step: VocabStep) -> None:
+        """A pruning step: kept in the history and reported as a ``prune_pieces`` event."""
+        self.history.vocab.append(step)
+        detail = "" if step.size is None else f" (size {step.size})"
+        message = f"{step.step} {step.round}{detail}: {step.n_pieces} pieces"
+        n = len(self.history.vocab)
+        self.emit(TrainEvent("prune_pieces", n, None, self.history.n_bytes, message, step))
 
     def loaded(self, stage: Stage, units: int, n_bytes: int) -> None:
         """The one progress event of a stage loaded from the checkpoint."""

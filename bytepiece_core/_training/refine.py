@@ -82,8 +82,9 @@ SEED_FACTOR = 8
 SHRINK = 0.75
 # EM iterations between two pruning rounds, and at each requested size.
 EM_STEPS = 2
-# Occurrences taken off each piece's count when its loss is weighed: a piece seen only a few
-# times in training is seldom seen again in new text (absolute discounting).
+# Occurrences taken off the count of a piece of several characters when its loss is weighed
+# (absolute discounting): a phrase seen a few times in training is seldom seen again in new
+# text, while a character seen once is (characters are not discounted).
 LOSS_DISCOUNT = 3.0
 # Expected count below which a piece is dropped by the M-step (as SentencePiece).
 MIN_EXPECTED = 0.5
@@ -171,10 +172,9 @@ def distinct_chunks(corpus: TrainingCorpus) -> Chunks:
     hashes = _chunk_hashes(data, offsets)
     order = np.lexsort((np.arange(n), hashes))  # by hash, then first occurrence
     first = np.arange(n)  # the first chunk equal to each chunk
-    group_starts = np.flatnonzero(np.diff(hashes[order], prepend=np.uint64(0)) != 0)
-    if n and (len(group_starts) == 0 or group_starts[0] != 0):
-        group_starts = np.concatenate([[0], group_starts])
-    bounds = [*group_starts.tolist(), n]
+    ordered = hashes[order]
+    group_starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    bounds = [*group_starts.tolist(), n] if n else [0]
     for a, b in itertools.pairwise(bounds):
         if b - a == 1:
             continue
@@ -266,7 +266,7 @@ def _by_partition(
     share = corpus.n_bytes // parts
     jobs = [(part, part + 1, share) for part in range(parts)]
     done = run_ranges(jobs, list, work, workers, progress)
-    found = sorted((r for state in done for r in state), key=lambda r: -len(r[0][0]))
+    found = [r for state in done for r in state]  # their order is of no matter (Candidates)
     return [r[0] for r in found], sum(r[1] for r in found)
 
 
@@ -466,8 +466,9 @@ class UnigramModel:
         self.single = self.single[keep]
         self.char = self.char[keep]
 
-    def prune(self, counts: np.ndarray, size: int, workers: int) -> None:
-        """Keep the ``size`` pieces of most loss (the bytes always), ties by piece bytes."""
+    def prune(self, counts: np.ndarray, size: int) -> None:
+        """Keep the ``size`` pieces of most loss (the bytes always); ties go to the more
+        frequent, then by piece bytes."""
         if len(self.pieces) <= size:
             return
         vocab = self.vocab()
@@ -540,7 +541,7 @@ def refine(
             if len(model.pieces) <= target:
                 break
             rounds += 1
-            model.prune(counts, max(target, int(len(model.pieces) * SHRINK)), workers)
+            model.prune(counts, max(target, int(len(model.pieces) * SHRINK)))
             record(VocabStep(size, "loss", rounds, len(model.pieces)))
         record(VocabStep(size, "cut", 0, len(model.pieces)))
         results.append(model.counts_dict(counts))
