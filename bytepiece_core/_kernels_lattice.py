@@ -31,37 +31,41 @@ def _lattice_edges(data, cells, value):  # pragma: no cover - compiled
     ends = np.empty(cap, np.int64)
     ids = np.empty(cap, np.int32)
     k = 0
-    root_base = cells[0].base
     lo = 0
     while lo < n:
         hi = _chunk_end(data, lo, n)
-        for i in range(lo, hi):
-            t = np.uint32(root_base + np.int32(data[i]))
-            j = i
-            while True:
-                j += 1
-                if value[t] >= 0:
-                    if k == cap:
-                        cap *= 2
-                        starts2 = np.empty(cap, np.int64)
-                        ends2 = np.empty(cap, np.int64)
-                        ids2 = np.empty(cap, np.int32)
-                        starts2[:k] = starts[:k]
-                        ends2[:k] = ends[:k]
-                        ids2[:k] = ids[:k]
-                        starts, ends, ids = starts2, ends2, ids2
-                    starts[k] = i
-                    ends[k] = j
-                    ids[k] = value[t]
-                    k += 1
-                if j >= hi:
-                    break
-                node = t
-                t = np.uint32(cells[t].base + np.int32(data[j]))
-                if cells[t].check != np.int32(node):
-                    break
+        starts, ends, ids, k = _chunk_edges(data, lo, hi, 0, cells, value, starts, ends, ids, k)
         lo = hi
     return starts[:k].copy(), ends[:k].copy(), ids[:k].copy()
+
+
+@kernel
+def _chunk_edges(data, lo, hi, base, cells, value, starts, ends, ids, k):  # pragma: no cover
+    """Append the vocabulary matches of the chunk ``data[lo:hi]`` (by start, then end; offsets
+    less ``base``) to the first ``k`` entries of the buffers ``starts``/``ends``/``ids``,
+    doubled when full; returns the buffers and the new count."""
+    root_base = cells[0].base
+    for i in range(lo, hi):
+        t = np.uint32(root_base + np.int32(data[i]))
+        j = i
+        while True:
+            j += 1
+            if value[t] >= 0:
+                if k == starts.shape[0]:
+                    starts = np.concatenate((starts, np.empty_like(starts)))
+                    ends = np.concatenate((ends, np.empty_like(ends)))
+                    ids = np.concatenate((ids, np.empty_like(ids)))
+                starts[k] = i - base
+                ends[k] = j - base
+                ids[k] = value[t]
+                k += 1
+            if j >= hi:
+                break
+            node = t
+            t = np.uint32(cells[t].base + np.int32(data[j]))
+            if cells[t].check != np.int32(node):
+                break
+    return starts, ends, ids, k
 
 
 @kernel

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels_lattice import _forward_backward_into, _lattice_edges
+from .._kernels_lattice import _chunk_edges, _forward_backward_into, _lattice_edges
 from .._mix import _mix64
 from .._numba import kernel
 from .hashtable import (
@@ -200,36 +200,6 @@ def _whole_utf8(flat, offsets):  # pragma: no cover - compiled
 
 
 @kernel
-def _chunk_edges(data, lo, hi, cells, value, starts, ends, ids):  # pragma: no cover
-    """The vocabulary matches of ``data[lo:hi]`` (offsets from ``lo``), as
-    ``_kernels_lattice._lattice_edges`` finds them (by start, then end), into the buffers
-    ``starts``/``ends``/``ids``, grown (doubled) when full; returns them and the count."""
-    k = 0
-    root_base = cells[0].base
-    for i in range(lo, hi):
-        t = np.uint32(root_base + np.int32(data[i]))
-        j = i
-        while True:
-            j += 1
-            if value[t] >= 0:
-                if k == starts.shape[0]:
-                    starts = np.concatenate((starts, np.empty_like(starts)))
-                    ends = np.concatenate((ends, np.empty_like(ends)))
-                    ids = np.concatenate((ids, np.empty_like(ids)))
-                starts[k] = i - lo
-                ends[k] = j - lo
-                ids[k] = value[t]
-                k += 1
-            if j >= hi:
-                break
-            node = t
-            t = np.uint32(cells[t].base + np.int32(data[j]))
-            if cells[t].check != np.int32(node):
-                break
-    return starts, ends, ids, k
-
-
-@kernel
 def _expected_counts(
     data, chunk_offsets, weights, c_lo, c_hi, cells, value, logp, out
 ):  # pragma: no cover - compiled
@@ -258,7 +228,7 @@ def _expected_counts(
         n = hi - lo
         if n == 0:
             continue
-        starts, ends, ids, m = _chunk_edges(data, lo, hi, cells, value, starts, ends, ids)
+        starts, ends, ids, m = _chunk_edges(data, lo, hi, lo, cells, value, starts, ends, ids, 0)
         if scores.shape[0] < m:
             scores = np.empty(starts.shape[0])
         for e in range(m):
