@@ -232,21 +232,16 @@ def _piece_span(word):  # pragma: no cover - compiled
 
 
 @kernel
-def _piece_add(table, data, start, length, h, add):  # pragma: no cover - compiled
-    """Add ``add`` to the count of the piece ``data[start:start + length]`` (hash ``h``).
-
-    A new piece records ``start`` as its first occurrence; a known one keeps the smaller
-    offset. The table must have a free slot. Returns 1 if the piece was new.
-    """
+def _piece_slot(table, data, start, length, h):  # pragma: no cover - compiled
+    """The slot of the piece ``data[start:start + length]`` (hash ``h``) in a piece table:
+    where it is, or the free slot where it would go (the table must have one)."""
     cap = table.shape[0]
     j = _home(h, cap)
     tag = h & _LOW8
     while True:
         word = table[j, 0]
         if word == EMPTY:
-            table[j, 0] = _piece_key(start, length, h)
-            table[j, 1] = add
-            return 1
+            return j
         if (word & _LOW8) == tag:
             pos, n = _piece_span(word)
             if n == length:
@@ -256,39 +251,36 @@ def _piece_add(table, data, start, length, h, add):  # pragma: no cover - compil
                         same = False
                         break
                 if same:
-                    table[j, 1] += add
-                    if start < pos:
-                        table[j, 0] = _piece_key(start, length, h)
-                    return 0
+                    return j
         j += 1
         if j == cap:
             j = 0
 
 
 @kernel
+def _piece_add(table, data, start, length, h, add):  # pragma: no cover - compiled
+    """Add ``add`` to the count of the piece ``data[start:start + length]`` (hash ``h``).
+
+    A new piece records ``start`` as its first occurrence; a known one keeps the smaller
+    offset. The table must have a free slot. Returns 1 if the piece was new.
+    """
+    j = _piece_slot(table, data, start, length, h)
+    if table[j, 0] == EMPTY:
+        table[j, 0] = _piece_key(start, length, h)
+        table[j, 1] = add
+        return 1
+    table[j, 1] += add
+    if start < _piece_span(table[j, 0])[0]:
+        table[j, 0] = _piece_key(start, length, h)
+    return 0
+
+
+@kernel
 def _piece_get(table, data, start, length, h):  # pragma: no cover - compiled
     """The count of the piece ``data[start:start + length]`` (hash ``h``) in a piece table,
     0 if absent."""
-    cap = table.shape[0]
-    j = _home(h, cap)
-    tag = h & _LOW8
-    while True:
-        word = table[j, 0]
-        if word == EMPTY:
-            return np.uint64(0)
-        if (word & _LOW8) == tag:
-            pos, n = _piece_span(word)
-            if n == length:
-                same = True
-                for t in range(length):
-                    if data[pos + t] != data[start + t]:
-                        same = False
-                        break
-                if same:
-                    return table[j, 1]
-        j += 1
-        if j == cap:
-            j = 0
+    j = _piece_slot(table, data, start, length, h)
+    return np.uint64(0) if table[j, 0] == EMPTY else table[j, 1]
 
 
 @kernel
