@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_tokenize.py [--model PATH] [--corpus-bytes N] [--out results.json]
+    python benchmarks/bench_tokenize.py --lines short    # the same text hard-wrapped
     python benchmarks/bench_tokenize.py --quick          # small text, one repeat: a smoke run
 
 Peers are installed by ``benchmarks/setup.sh``; ``bytepiece_core`` is imported from the
@@ -13,8 +14,10 @@ What is measured
 The text is the first ``--corpus-bytes`` bytes (cut at a line end) of each of four corpora in
 ``shared/corpora`` -- People's Daily news, Chinese product reviews, the King James Bible and
 CPython stdlib source -- concatenated. A *line* keeps its trailing ``"\\n"``, so the lines join
-back to exactly the text and every mode below tokenizes the same bytes. Throughput is MB/s of
-UTF-8 input (1 MB = 10**6 bytes); each figure is the best of ``--repeats`` timed runs, taken
+back to exactly the text and every mode below tokenizes the same bytes. With ``--lines short``
+the prose is first hard-wrapped the way plain-text files are (see :func:`hard_wrap`): lines of
+40-70 bytes and blank lines, so that most calls get a short line. Throughput is MB/s of UTF-8
+input (1 MB = 10**6 bytes); each figure is the best of ``--repeats`` timed runs, taken
 after warm-up calls (so JIT compilation is excluded) and with the garbage collector paused, as
 ``timeit`` does. The runs are interleaved across tokenizers (round 1 of all, then round 2, ...),
 so a burst of load from other processes does not bias one tokenizer's figures.
@@ -25,7 +28,9 @@ so a burst of load from other processes does not bias one tokenizer's figures.
   peers' own batch calls, as context). Ours is also timed on one thread and, where it has the
   option, with ``as_arrays=True``, to tell thread scaling from the cost of building lists.
 
-The table also gives the per-call overhead, ((a) time - (b) time) / lines, and bytes per token.
+The table also gives the per-call overhead, ((a) time - (b) time) / lines, and bytes per token,
+and a second table times single calls on a few tiny texts (the fixed cost of a call: ``""`` and
+``"a"`` are almost nothing but the call), best of ``--repeats`` loops of many calls.
 
 Tokenizers: ``bytepiece_core.Tokenizer`` (ours) and, on the same BytePiece model (default
 ``shared/models/bytepiece_80k.zip``), the reference ``bytepiece.Tokenizer`` 0.6.3 and
@@ -73,6 +78,8 @@ SHARED = Path(os.environ.get("BYTEPIECE_SHARED", REPO_ROOT.parent / "shared"))
 CORPORA = ("zh_pd199801.txt", "zh_reviews.txt", "en_kjv.txt", "code_py_stdlib.txt")
 OURS, REF, RS, SPM, HF = "ours", "reference", "rs_bytepiece", "sentencepiece", "tokenizers"
 MODES = ("per_line", "whole", "batch")
+TINY_TEXTS = ("", "a", "hello world\n", "今天天气不错\n")
+WRAP_WIDTH = (40, 70)  # bytes per line of --lines short, drawn uniformly per paragraph line
 BUSY_CPUS = 0.3  # CPUs used by other processes above which the report warns of contention
 
 Ids = list[int]
@@ -204,9 +211,54 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def build_text(corpus_dir: Path, bytes_per_file: int) -> tuple[str, dict[str, int]]:
-    """The benchmark text and how many bytes each corpus contributed."""
+def hard_wrap(text: str, seed: int = 0) -> str:
+    """``text`` as a hard-wrapped plain-text file holds it: each line cut into lines of at most
+    40-70 bytes (the width drawn per line), at the last space where there is one and between
+    characters where there is not (Chinese), and a blank line after every 1-4 of them (drawn)
+    and at the end of each original line. Seeded; only newlines are added."""
+    import random
+
+    rng = random.Random(seed)
+    out: list[str] = []
+    for para in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
+        rest, left = para, rng.randint(1, 4)
+        while rest:
+            width = rng.randint(*WRAP_WIDTH)
+            cut, size = 0, 0
+            while cut < len(rest) and size + len(rest[cut].encode()) <= width:
+                size += len(rest[cut].encode())
+                cut += 1
+            if cut < len(rest):
+                space = rest.rfind(" ", 0, cut)
+                cut = space + 1 if space > 0 else max(cut, 1)
+            out.append(rest[:cut] + "\n")
+            rest = rest[cut:]
+            left -= 1
+            if left == 0 and rest:
+                out.append("\n")
+                left = rng.randint(1, 4)
+        out.append("\n")
+    return "".join(out)
+
+
+def line_stats(lines: Sequence[str]) -> dict[str, float]:
+    """Mean and median UTF-8 bytes per line, and the fraction of lines of at most one byte."""
+    sizes = sorted(len(line.encode()) for line in lines)
+    return {
+        "mean_bytes": sum(sizes) / len(sizes),
+        "median_bytes": float(sizes[len(sizes) // 2]),
+        "at_most_one_byte": sum(s <= 1 for s in sizes) / len(sizes),
+    }
+
+
+def build_text(
+    corpus_dir: Path, bytes_per_file: int, short_lines: bool = False
+) -> tuple[str, dict[str, int]]:
+    """The benchmark text and how many bytes each corpus contributed; with ``short_lines`` the
+    prose is hard-wrapped (:func:`hard_wrap`) and the source code keeps its own short lines."""
     heads = {name: read_head(corpus_dir / name, bytes_per_file) for name in CORPORA}
+    if short_lines:
+        heads = {k: v if k.startswith("code") else hard_wrap(v) for k, v in heads.items()}
     return "".join(heads.values()), {k: len(v.encode()) for k, v in heads.items()}
 
 
@@ -422,6 +474,37 @@ def measure_all(peers: Sequence[Peer], text: str, lines: list[str], repeats: int
                 peer.seconds[mode] = min(seconds, peer.seconds.get(mode, math.inf))
 
 
+def measure_fixed_cost(peers: Sequence[Peer], repeats: int, calls: int = 20000) -> dict[str, Any]:
+    """Microseconds per ``encode`` call on each of ``TINY_TEXTS``: best of ``repeats`` loops of
+    ``calls`` calls, the loops interleaved across peers as in :func:`measure_all`."""
+    best: dict[str, dict[str, float]] = {p.key: {} for p in peers}
+    for _round in range(repeats):
+        for peer in peers:
+            encode = peer.encode
+            for text in TINY_TEXTS:
+                loop = range(calls)
+                with gc_paused():
+                    t0 = time.perf_counter()
+                    for _ in loop:
+                        encode(text)
+                    us = (time.perf_counter() - t0) / calls * 1e6
+                old = best[peer.key].get(text, math.inf)
+                best[peer.key][text] = min(old, us)
+    return best
+
+
+def fixed_cost_table(peers: dict[str, Peer], fixed: dict[str, Any]) -> str:
+    head = " | ".join(f"`{t!r}`" for t in TINY_TEXTS)
+    rows = [
+        f"| tokenizer, us per encode call | {head} |",
+        "|---|" + "---:|" * len(TINY_TEXTS),
+    ]
+    for key, by_text in fixed.items():
+        cells = " | ".join(f"{by_text[t]:.2f}" for t in TINY_TEXTS)
+        rows.append(f"| {peers[key].label} | {cells} |")
+    return "\n".join(rows)
+
+
 def run_startup(code: str, arg: Path, env: dict[str, str]) -> float:
     """Seconds that ``python -c code arg`` reports (its own fresh-import-to-first-encode)."""
     proc = subprocess.run(
@@ -542,15 +625,29 @@ def variants_table(ours: Peer, nbytes: int) -> list[str]:
     return rows
 
 
-def targets(peers: dict[str, Peer], startup: dict[str, Any]) -> list[Target]:
+def targets(
+    peers: dict[str, Peer], startup: dict[str, Any], fixed: dict[str, Any], short_lines: bool
+) -> list[Target]:
     o, r, s = peers[OURS].seconds, peers[REF].seconds, peers[SPM].seconds
-    return [
+    one_thread = o.get("encode_batch(lines, num_threads=1)")
+    goals = [
         Target("ours (a) / reference (a)", r["per_line"] / o["per_line"], 10),
         Target("ours (b) / reference (b)", r["whole"] / o["whole"], 15),
-        Target("ours (a) / sentencepiece (a)", s["per_line"] / o["per_line"], 1),
+        Target(
+            "ours (a) / sentencepiece (a)", s["per_line"] / o["per_line"], 1.5 if short_lines else 1
+        ),
+        Target("ours (b) / sentencepiece (b)", s["whole"] / o["whole"], 2),
         Target("ours (c) / ours (b)", o["whole"] / o["batch"], 1.8),
+        Target(
+            "ours (c) / ours encode_batch on 1 thread",
+            one_thread / o["batch"] if one_thread else None,
+            1.8,
+        ),
         Target("ours warm import-to-first-encode, s", startup["ours_warm"], 2, True),
     ]
+    for text in TINY_TEXTS[:2]:
+        goals.append(Target(f"ours encode({text!r}), us per call", fixed[OURS][text], 0.8, True))
+    return goals
 
 
 def busy_warning(*loads: float | None) -> list[str]:
@@ -572,19 +669,30 @@ def report(
     startup: dict[str, Any],
     goals: list[Target],
     meta: dict[str, Any],
+    fixed: str,
 ) -> str:
     per_file = ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in meta["corpus_bytes"].items())
+    st = meta["line_stats"]
+    shape = (
+        f"{'hard-wrapped' if meta['short_lines'] else 'natural'} lines: "
+        f"mean {st['mean_bytes']:.1f} bytes, median {st['median_bytes']:.0f}, "
+        f"{st['at_most_one_byte']:.1%} empty or one byte"
+    )
     out = [
         f"## Tokenizer throughput ({meta['text_bytes'] / 1e6:.2f} MB, {meta['lines']} lines; "
         f"best of {meta['repeats']}; batch threads = {meta['threads']})",
         "",
-        f"Model: `{meta['model']}`. Text: {per_file}. Machine: {meta['machine']}; "
+        f"Model: `{meta['model']}`. Text: {per_file}; {shape}. Machine: {meta['machine']}; "
         f"other processes used {fmt(meta['other_cpu_load_before'], '.2f')} / "
         f"{fmt(meta['other_cpu_load_after'], '.2f')} CPUs before / after the run. "
         f"bytepiece_core at {meta['bytepiece_core_git']}.",
         "",
         *busy_warning(meta["other_cpu_load_before"], meta["other_cpu_load_after"]),
         table,
+        "",
+        "### The fixed cost of a call",
+        "",
+        fixed,
         "",
         "### Agreement of ids",
         "",
@@ -655,6 +763,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="SentencePiece vocabulary size (default 32000, or 8000 with --quick)",
     )
+    p.add_argument(
+        "--lines",
+        choices=("natural", "short"),
+        default="natural",
+        help="the corpora's own lines, or the prose hard-wrapped at 40-70 bytes with blank "
+        "lines (most calls then get a short line)",
+    )
     p.add_argument("--no-hf", action="store_true", help="skip the HF tokenizers context row")
     p.add_argument("--quick", action="store_true", help="small text and one repeat: smoke run")
     p.add_argument("--out", type=Path, default=None, help="also write all numbers as JSON")
@@ -669,7 +784,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("RAYON_NUM_THREADS", str(args.threads))  # HF tokenizers batch
     load_before = other_cpu_load()
-    text, corpus_bytes = build_text(args.corpus_dir, args.corpus_bytes)
+    short_lines = args.lines == "short"
+    text, corpus_bytes = build_text(args.corpus_dir, args.corpus_bytes, short_lines)
     lines = split_lines(text)
     assert "".join(lines) == text
     nbytes = len(text.encode())
@@ -690,6 +806,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             peers[HF] = make_hf(sp)
         log("warming up")
         measure_all(list(peers.values()), text, lines, args.repeats)
+        log("the fixed cost of a call")
+        fixed_cost = measure_fixed_cost(list(peers.values()), args.repeats)
         ours_root = Path(next(iter(sys.modules["bytepiece_core"].__path__))).resolve().parent
         startup = measure_startup(args.model, json_model, ours_root, min(args.repeats, 3))
     finally:
@@ -697,12 +815,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     agree = check_agreement(peers, lines)
     table, throughput = throughput_table(peers, nbytes, len(lines))
-    goals = targets(peers, startup)
+    goals = targets(peers, startup, fixed_cost, short_lines)
     meta = {
         "model": str(args.model),
         "corpus_bytes": corpus_bytes,
         "text_bytes": nbytes,
         "lines": len(lines),
+        "short_lines": short_lines,
+        "line_stats": line_stats(lines),
         "repeats": args.repeats,
         "threads": args.threads,
         "spm_params": SpmParams(args.spm_vocab, args.threads).trainer_kwargs(),
@@ -712,13 +832,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bytepiece_core_git": git_state(ours_root),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    print(report(table, agree, startup, goals, meta))
+    print(report(table, agree, startup, goals, meta, fixed_cost_table(peers, fixed_cost)))
     if args.out:
         result = {
             "meta": meta,
             "throughput": throughput,
             "agreement": agree,
             "startup_seconds": startup,
+            "fixed_cost_us": fixed_cost,
             "targets": [
                 {
                     "name": g.name,

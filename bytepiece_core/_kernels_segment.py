@@ -276,3 +276,57 @@ def _encode(data, cells, pairs, value, ids_out):  # pragma: no cover - compiled
         written += _emit_path(routes, route_cells, value, hi - lo, 0, ids_out, no_ends, written)
         lo = hi
     return written
+
+
+@kernel
+def _regions(work):  # pragma: no cover - compiled
+    """The four regions of a short-text workspace ``work`` (int64[4 * r]): scores (viewed as
+    float64), routes, route cells and token ids, ``r`` slots each."""
+    r = work.shape[0] // 4
+    return work[:r].view(np.float64), work[r : 2 * r], work[2 * r : 3 * r], work[3 * r :]
+
+
+@kernel
+def _encode_short(data, cells, table, work):  # pragma: no cover - compiled
+    """Best segmentation of one short document into a caller's workspace: the path of
+    ``encode`` for the short texts that most calls get, with no allocation and few arguments.
+
+    table : int32[65536 + n_cells]  ``pairs`` followed by ``value``
+    work  : int64[4 * r]            the workspace (:func:`_regions`); ``len(data) < r``
+    Returns the number of ids written to the workspace's last region.
+    """
+    scores, routes, route_cells, ids_out = _regions(work)
+    pairs = table[:65536]
+    value = table[65536:]
+    written = 0
+    lo = 0
+    stop = len(data)
+    while lo < stop:
+        hi = _chunk_end(data, lo, stop)
+        m = hi - lo
+        scores[0] = 0.0
+        for i in range(1, m + 1):
+            scores[i] = -np.inf
+        _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells)
+        written += _emit_path(routes, route_cells, value, m, 0, ids_out, work[:0], written)
+        lo = hi
+    return written
+
+
+@kernel
+def _sample_short(data, cells, table, work, alpha, seed):  # pragma: no cover - compiled
+    """:func:`_encode_short` sampling a segmentation (``alpha >= 0``) from the uint64 ``seed``;
+    the SplitMix64 state runs on through the chunks, as in :func:`_segment`."""
+    scores, routes, route_cells, ids_out = _regions(work)
+    pairs = table[:65536]
+    value = table[65536:]
+    state = seed
+    written = 0
+    lo = 0
+    stop = len(data)
+    while lo < stop:
+        hi = _chunk_end(data, lo, stop)
+        state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, routes, route_cells)
+        written += _emit_path(routes, route_cells, value, hi - lo, 0, ids_out, work[:0], written)
+        lo = hi
+    return written

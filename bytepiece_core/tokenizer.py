@@ -9,11 +9,12 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Literal, overload
 
 import numpy as np
 
-from ._kernels_segment import _encode
+from ._kernels_segment import _encode, _encode_short, _sample_short
 from ._normalize import normalize, to_utf8
 from ._numba import entry_point
 from .lattice import Lattice, build_lattice
@@ -101,6 +102,12 @@ class TokenBatch:
 
 # Results longer than this are turned into lists through the array of Python ints.
 _LIST_FROM_OBJECTS = 256
+# Texts of at most this many UTF-8 bytes are segmented in a reusable workspace.
+_SHORT_BYTES = 1024
+# Seeds of the tokenizer's own sampling stream are drawn this many at a time.
+_SEED_BLOCK = 64
+# encode_batch's default number of threads (asking the system costs microseconds a call).
+_CPUS = os.cpu_count() or 1
 
 
 def _check_alpha(alpha: Any) -> float:
@@ -172,6 +179,15 @@ class Tokenizer:
         self._encode_kernel = entry_point(
             _encode, b"", self._cells, self._pairs, self._value, np.empty(0, np.int32)
         )
+        # Short texts: pairs and values in one table, and a pool of workspaces (one is taken
+        # per call, so threads never share one; the pool holds at most one per thread).
+        self._table = np.concatenate([self._pairs, self._value])
+        self._workspaces: list[tuple[np.ndarray, memoryview]] = [self._workspace()]
+        work = self._workspaces[0][0]
+        self._short_kernel = entry_point(_encode_short, b"", self._cells, self._table, work)
+        self._sample_kernel = entry_point(
+            _sample_short, b"", self._cells, self._table, work, 0.0, np.uint64(0)
+        )
         self._int_objects = np.empty(self._vocab.size, dtype=object)
         self._int_objects[:] = range(self._vocab.size)
         self._piece2id: dict[bytes | str, int] = {p: i + N_SPECIAL for i, p in enumerate(by_id)}
@@ -180,6 +196,7 @@ class Tokenizer:
         self._counts = counts
         self.vocab_size: int = len(by_id) + N_SPECIAL
         self._rng = np.random.default_rng(seed)
+        self._seed_block = np.zeros(0, np.uint64)  # drawn ahead from the stream, unused
 
     @classmethod
     def from_pretrained(
@@ -248,6 +265,7 @@ class Tokenizer:
         """Reseed the sampling stream (``None`` leaves it as it is, like the reference)."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
+            self._seed_block = np.zeros(0, np.uint64)  # drawn ahead from the stream, unused
 
     def piece_to_id(self, p: bytes | str) -> int:
         """Id of a piece (bytes) or of a special token (``'<pad>'``, ``'<bos>'``, ``'<eos>'``)."""
@@ -283,8 +301,18 @@ class Tokenizer:
     # -- segmentation -----------------------------------------------------------------------
 
     def _seeds(self, n: int, seed: SeedLike) -> np.ndarray:
-        rng = self._rng if seed is None else np.random.default_rng(seed)
-        return rng.integers(0, 2**64, size=n, dtype=np.uint64)
+        """``n`` uint64 sampling seeds: from ``seed``, or the next ``n`` of the tokenizer's
+        stream. The stream is drawn ahead in blocks (one draw costs microseconds); a block's
+        values are the ones single draws would give, in the same order, so results do not
+        depend on how calls split the stream."""
+        if seed is not None:
+            return np.random.default_rng(seed).integers(0, 2**64, size=n, dtype=np.uint64)
+        block = self._seed_block
+        if n > len(block):
+            more = self._rng.integers(0, 2**64, size=n - len(block) + _SEED_BLOCK, dtype=np.uint64)
+            block = np.concatenate([block, more])
+        self._seed_block = block[n:]
+        return block[:n]
 
     def _ids_list(self, ids: np.ndarray) -> list[int]:
         """``ids.tolist()``, faster for long results: the vocabulary's ids are made once as
@@ -293,29 +321,55 @@ class Tokenizer:
             return self._int_objects.take(ids).tolist()  # type: ignore[no-any-return]
         return ids.tolist()  # type: ignore[no-any-return]
 
-    def _encode_one(self, text: Any, alpha: Any, seed: SeedLike) -> np.ndarray:
-        if alpha == -1 and type(alpha) is int and type(text) is str:
-            # the hot path (default arguments): ASCII text is its own NFC and UTF-8
-            if text.isascii():
-                data = text.encode()
-            else:
-                try:
-                    data = unicodedata.normalize("NFC", text).encode()
-                except UnicodeEncodeError:
-                    data = _check_text(text)  # raises the explanatory error
-            out = np.empty(len(data), np.int32)
-            return out[: self._encode_kernel(data, self._cells, self._pairs, self._value, out)]
-        data = _check_text(text)
-        a = _check_alpha(alpha)
-        s = int(self._seeds(1, seed)[0]) if a >= 0 else 0
-        return self._vocab.encode_bytes(data, a, s)
+    @staticmethod
+    def _workspace() -> tuple[np.ndarray, memoryview]:
+        """Scratch and output of :func:`_encode_short` for texts under ``_SHORT_BYTES``, and a
+        view of its id region (a memoryview slices and lists faster than an array)."""
+        work = np.empty(4 * (_SHORT_BYTES + 1), np.int64)
+        return work, memoryview(work)[3 * (_SHORT_BYTES + 1) :]  # type: ignore[arg-type]
 
-    def _segment_one(self, text: Any, alpha: Any, seed: SeedLike) -> tuple[bytes, Segmentation]:
+    def _nfc_bytes(self, text: str) -> bytes:
+        """NFC UTF-8 bytes of a non-ASCII ``str`` (a lone surrogate raises the explanatory
+        error of :func:`_check_text`)."""
+        try:
+            return unicodedata.normalize("NFC", text).encode()
+        except UnicodeEncodeError:
+            return _check_text(text)
+
+    def _long_ids(self, data: bytes) -> list[int]:
+        """The best segmentation's ids of ``data`` of any length, scratch allocated per call."""
+        out = np.empty(len(data), np.int32)
+        return self._ids_list(
+            out[: self._encode_kernel(data, self._cells, self._pairs, self._value, out)]
+        )
+
+    def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64) -> list[int]:
+        """The ids of ``data`` (at most ``_SHORT_BYTES`` bytes) segmented in a workspace of
+        the pool: best (``alpha < 0``) or sampled."""
+        try:
+            ws = self._workspaces.pop()
+        except IndexError:  # other threads hold the pool's workspaces
+            ws = self._workspace()
+        if alpha < 0:
+            n = self._short_kernel(data, self._cells, self._table, ws[0])
+        else:
+            n = self._sample_kernel(data, self._cells, self._table, ws[0], alpha, seed)
+        ids: list[int] = ws[1][:n].tolist()
+        self._workspaces.append(ws)
+        return ids
+
+    def _other_ids(self, text: Any, alpha: Any, seed: SeedLike) -> list[int]:
+        """The ids of ``encode`` for arguments off its hot path: checked, sampled or long."""
         data = _check_text(text)
         a = _check_alpha(alpha)
-        flat = (data, np.array([0, len(data)], np.int64))
-        seeds = self._seeds(1, seed) if a >= 0 else None
-        return data, self._vocab.segment(flat, newline_chunks=True, alpha=a, seeds=seeds)
+        s = self._seeds(1, seed)[0] if a >= 0 else np.uint64(0)
+        if not data:
+            return []
+        if len(data) <= _SHORT_BYTES:
+            return self._in_workspace(data, a, s)
+        if a < 0:
+            return self._long_ids(data)
+        return self._ids_list(self._vocab.encode_bytes(data, a, int(s)))
 
     @overload
     def tokenize(
@@ -341,7 +395,7 @@ class Tokenizer:
         [b'ab', b'\\n', b'ab']
         """
         pieces = self._vocab.pieces
-        tokens = [pieces[i] for i in self._ids_list(self._encode_one(text, alpha, seed))]
+        tokens = [pieces[i] for i in self.encode(text, False, False, alpha, seed=seed)]
         return tokens.__iter__() if iter else tokens
 
     @overload
@@ -384,7 +438,21 @@ class Tokenizer:
         >>> tok.encode("abc", add_eos=True)
         [259, 102, 2]
         """
-        ids = self._ids_list(self._encode_one(text, alpha, seed))
+        if type(text) is str and alpha == -1 and type(alpha) is int:
+            # The hot path (default arguments), written out: most calls get one short line,
+            # and for those the Python around the kernel is most of the time.
+            data = text.encode() if text.isascii() else self._nfc_bytes(text)
+            if 0 < len(data) <= _SHORT_BYTES:
+                try:
+                    ws = self._workspaces.pop()
+                except IndexError:  # other threads hold the pool's workspaces
+                    ws = self._workspace()
+                ids = ws[1][: self._short_kernel(data, self._cells, self._table, ws[0])].tolist()
+                self._workspaces.append(ws)
+            else:
+                ids = self._long_ids(data) if data else []
+        else:
+            ids = self._other_ids(text, alpha, seed)
         if add_bos:
             ids.insert(0, 1)
         if add_eos:
@@ -402,23 +470,19 @@ class Tokenizer:
         >>> enc.byte_offsets, enc.char_offsets
         ([(0, 2), (2, 3), (3, 4)], [(0, 2), (2, 3), (2, 3)])
         """
-        data, seg = self._segment_one(text, alpha, seed)
-        ends = seg.ends
-        starts = np.zeros_like(ends)
-        starts[1:] = ends[:-1]
-        # before[k] = number of characters that start in data[:k]
-        before = chars_before(np.frombuffer(data, np.uint8))
-        char_starts = before[starts + 1] - 1 if len(ends) else starts
-        char_ends = before[ends]
-        ids = seg.ids.tolist()
+        data = _check_text(text)
+        ids = self.encode(text, alpha=alpha, seed=seed)
         pieces = self._vocab.pieces
-        return Encoding(
-            text=data.decode("utf-8"),
-            ids=ids,
-            pieces=[pieces[i] for i in ids],
-            byte_offsets=list(zip(starts.tolist(), ends.tolist())),
-            char_offsets=list(zip(char_starts.tolist(), char_ends.tolist())),
-        )
+        tokens = [pieces[i] for i in ids]
+        ends = list(accumulate(map(len, tokens)))
+        byte_offsets = list(zip([0, *ends[:-1]], ends))
+        if data.isascii():
+            char_offsets = byte_offsets
+        else:
+            # before[k] = number of characters that start in data[:k]
+            before = chars_before(np.frombuffer(data, np.uint8)).tolist()
+            char_offsets = [(before[s + 1] - 1, before[e]) for s, e in byte_offsets]
+        return Encoding(data.decode(), ids, tokens, byte_offsets, char_offsets)
 
     def lattice(self, text: str, alpha: float = 1.0) -> Lattice:
         """The segmentation lattice of ``text``: every vocabulary match, the best path, and
@@ -498,13 +562,13 @@ class Tokenizer:
             )
         a = _check_alpha(alpha)
         if num_threads is None:
-            num_threads = os.cpu_count() or 1
+            num_threads = _CPUS
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         n = len(texts)
         seeds = self._seeds(n, seed) if a >= 0 else None
         n_shards = min(n, num_threads * 4) if num_threads > 1 else min(n, 1)
-        bounds = np.linspace(0, n, n_shards + 1).astype(np.int64).tolist() if n else [0]
+        bounds = [n * k // n_shards for k in range(n_shards + 1)] if n else [0]
         vocab = self._vocab
 
         def run(shard: int) -> Segmentation:

@@ -77,15 +77,57 @@ def test_train_on_the_bundled_corpus_makes_the_models(trained: Workbench) -> Non
 
 
 def test_save_the_trained_models(trained: Workbench, tmp_path: Path) -> None:
-    trained.train.save_path.value = str(tmp_path / "pd.model")
-    trained.train.save_button.click()
-    assert "Saved to" in _text(trained.train.status.value)
+    panel = trained.train
+    panel.save_path.value = str(tmp_path / "pd.model")
+    panel.save_button.click()
+    status = _text(panel.status.value)
+    assert f"Saved 3 models to {tmp_path}: pd.model.2000, pd.model.1000, pd.model.500" in status
     for size, pieces in zip([2000, 1000, 500], trained.state.trainer.pieces, strict=True):
         tok = Tokenizer(tmp_path / f"pd.model.{size}")
         assert tok.vocab_size == len(pieces) + 3
-    trained.train.save_path.value = ""
-    trained.train.save_button.click()
-    assert "type a file name" in _text(trained.train.status.value)
+    panel.save_path.value = ""
+    panel.save_button.click()
+    assert "type a file name" in _text(panel.status.value)
+
+
+def test_save_relative_names_go_to_the_save_folder(
+    trained: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative name is saved under the state's folder (the folder the server was started
+    in), not the process's working directory (the app notebook's folder, in the package)."""
+    panel = trained.train
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr(trained.state, "save_dir", tmp_path)
+    panel.save_path.value = "sub/m.json"
+    panel.save_button.click()  # the folder "sub" is missing: refused, naming it
+    status = _text(panel.status.value)
+    assert f"the folder {tmp_path / 'sub'} does not exist" in status
+    (tmp_path / "sub").mkdir()
+    panel.save_button.click()
+    assert f"Saved 3 models to {tmp_path / 'sub'}" in _text(panel.status.value)
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == [
+        "m.json.1000",
+        "m.json.2000",
+        "m.json.500",
+    ]
+    assert list(elsewhere.iterdir()) == []
+    panel.save_path.value = str(tmp_path)  # a folder as the file
+    panel.save_button.click()
+    assert f"{tmp_path} is a folder" in _text(panel.status.value)
+
+
+def test_the_save_folder_comes_from_the_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from workbench.state import SAVE_DIR_ENV, AppState
+
+    monkeypatch.setenv(SAVE_DIR_ENV, str(tmp_path))
+    assert AppState(released=Tokenizer.from_pretrained()).save_dir == tmp_path.resolve()
+    monkeypatch.delenv(SAVE_DIR_ENV)
+    monkeypatch.chdir(tmp_path)
+    assert AppState(released=Tokenizer.from_pretrained()).save_dir == tmp_path.resolve()
 
 
 def test_vocabulary_panel_shows_the_trained_pieces(trained: Workbench) -> None:

@@ -104,7 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the kernel imports the same workbench as this launcher, installed or not
     root = str(Path(__file__).resolve().parents[1])
     pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "WORKBENCH_CORPUS": corpus, "PYTHONPATH": pythonpath}
+    # the kernel runs in the app notebook's folder; files are saved where the user started
+    env = {
+        **os.environ,
+        "WORKBENCH_CORPUS": corpus,
+        "WORKBENCH_SAVE_DIR": os.getcwd(),
+        "PYTHONPATH": pythonpath,
+    }
     if args.cull_idle_seconds < 1:
         print("python -m workbench: --cull-idle-seconds must be at least 1", file=sys.stderr)
         return 2

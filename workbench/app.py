@@ -72,8 +72,9 @@ class Workbench:
         self,
         corpus: str | os.PathLike[str] | Sequence[str] | Corpus | None = None,
         released: Tokenizer | None = None,
+        save_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.state = AppState(load_corpus(corpus), released=released)
+        self.state = AppState(load_corpus(corpus), released=released, save_dir=save_dir)
         self.corpus = CorpusPanel(self.state)
         self.train = TrainPanel(self.state)
         self.vocab = VocabPanel(self.state)

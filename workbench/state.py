@@ -7,6 +7,8 @@ another directly.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from traitlets import Dict, HasTraits, Instance
@@ -18,7 +20,10 @@ from bytepiece_core.trainer import Trainer
 from .corpora import Corpus, load_corpus
 from .training import TrainOptions, trained_models
 
-__all__ = ["RELEASED", "AppState"]
+__all__ = ["RELEASED", "SAVE_DIR_ENV", "AppState"]
+
+SAVE_DIR_ENV = "WORKBENCH_SAVE_DIR"
+"""Environment variable naming the folder relative file names are saved to."""
 
 RELEASED = "released bytepiece.plus.40k"
 """Menu label of the model that ships with ``bytepiece_core``."""
@@ -41,6 +46,9 @@ class AppState(HasTraits):
     sweep : Sweep or None
         The last ``bytepiece_core.analysis.vocab_sweep`` on this corpus (None after the corpus
         changes).
+    save_dir : Path
+        The folder relative file names are saved to: ``WORKBENCH_SAVE_DIR`` (set by ``python -m
+        workbench`` to the folder it was started in) or the working directory.
 
     Examples
     --------
@@ -55,8 +63,15 @@ class AppState(HasTraits):
     options = Instance(TrainOptions)
     sweep = Instance(Sweep, allow_none=True)
 
-    def __init__(self, corpus: Corpus | None = None, released: Tokenizer | None = None) -> None:
+    def __init__(
+        self,
+        corpus: Corpus | None = None,
+        released: Tokenizer | None = None,
+        save_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         super().__init__()
+        where = save_dir if save_dir is not None else os.environ.get(SAVE_DIR_ENV) or os.getcwd()
+        self.save_dir = Path(where).expanduser().resolve()
         self._released = released if released is not None else Tokenizer.from_pretrained()
         self.corpus = corpus if corpus is not None else load_corpus()
         self.options = TrainOptions()

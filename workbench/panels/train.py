@@ -11,8 +11,10 @@ after it); their progress events update the bars as in a local run.
 
 from __future__ import annotations
 
+import html
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
@@ -184,8 +186,12 @@ class TrainPanel(Panel):
         self.growth = self.slot(width=1150)
         self.summary = W.HTML()
         self.save_path = W.Text(
-            placeholder="model.json", description="Save to", layout=W.Layout(width="380px")
+            placeholder="model.json",
+            description="Save to",
+            tooltip=f"a file name; relative names go under {state.save_dir}",
+            layout=W.Layout(width="380px"),
         )
+        self.save_dir_note = W.HTML(f"<small>in {html.escape(str(state.save_dir))}</small>")
         self.save_button = W.Button(description="Save", icon="save")
         self.seconds: float | None = None
         self._live: list[VocabStep] = []
@@ -228,7 +234,7 @@ class TrainPanel(Panel):
                 self.status,
                 self.growth.box,
                 self.summary,
-                W.HBox([self.save_path, self.save_button]),
+                W.HBox([self.save_path, self.save_button, self.save_dir_note]),
             ]
         )
 
@@ -385,19 +391,41 @@ class TrainPanel(Panel):
 
     def _on_save(self, _: Any = None) -> None:
         trainer = self.state.trainer
-        path = self.save_path.value.strip()
+        name = self.save_path.value.strip()
         try:
             if trainer is None:
                 raise ValueError("train a model first")
-            if not path:
+            if not name:
                 raise ValueError("type a file name to save the model to, e.g. model.json")
+            path = save_target(name, self.state.save_dir)
             trainer.save(path)
         except Exception as exc:
             self.show_error(exc, "saving")
             return
-        several = len(trainer.max_vocab_size) > 1
-        where = f"{path}.<size> for each size" if several else path
-        self.show_status(f"Saved to {where}", "ok")
+        sizes = trainer.max_vocab_size
+        if len(sizes) == 1:
+            self.show_status(f"Saved to {path}", "ok")
+        else:
+            files = ", ".join(f"{path.name}.{size}" for size in sizes)
+            self.show_status(f"Saved {len(sizes)} models to {path.parent}: {files}", "ok")
+
+
+def save_target(name: str, save_dir: Path) -> Path:
+    """The absolute path a typed file name saves to: relative names under ``save_dir``. A
+    missing folder or a folder given as the file is refused with an error naming it.
+
+    >>> str(save_target("m.json", Path("/tmp")))
+    '/tmp/m.json'
+    """
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = save_dir / path
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder: type a file name, e.g. {path / 'model.json'}")
+    if not path.parent.is_dir():
+        what = "is not a folder" if path.parent.exists() else "does not exist"
+        raise ValueError(f"cannot save to {path}: the folder {path.parent} {what}")
+    return path
 
 
 def _budget(text: str) -> int | None:
