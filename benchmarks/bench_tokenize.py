@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_tokenize.py [--model PATH] [--corpus-bytes N] [--out results.json]
     python benchmarks/bench_tokenize.py --lines short    # the same text hard-wrapped
+    python benchmarks/bench_tokenize.py --lines short --train-vocab 16000   # held-out text
     python benchmarks/bench_tokenize.py --quick          # small text, one repeat: a smoke run
 
 Peers are installed by ``benchmarks/setup.sh``; ``bytepiece_core`` is imported from the
@@ -37,6 +38,11 @@ Tokenizers: ``bytepiece_core.Tokenizer`` (ours) and, on the same BytePiece model
 ``rs_bytepiece.Tokenizer`` (a Rust port); plus a SentencePiece unigram model that this script
 trains on the benchmark text itself (cached in the temp dir, keyed on text and parameters), and
 the same unigram vocabulary loaded into HF ``tokenizers`` as context.
+
+With ``--train-vocab N`` the BytePiece model is not a released one: ``bytepiece_core`` trains it
+(the refined algorithm) at size N on the ``--train-bytes`` of each corpus that follow the
+benchmark text, so the text is held out; SentencePiece is trained at the same size on the same
+lines. The reference and rs_bytepiece load that model.
 
 Also measured: "fresh import to first encode" of ours in a subprocess, with a cold Numba cache
 (``NUMBA_CACHE_DIR`` = a new empty dir) and then warm (same dir again), with the reference's and
@@ -78,7 +84,7 @@ SHARED = Path(os.environ.get("BYTEPIECE_SHARED", REPO_ROOT.parent / "shared"))
 CORPORA = ("zh_pd199801.txt", "zh_reviews.txt", "en_kjv.txt", "code_py_stdlib.txt")
 OURS, REF, RS, SPM, HF = "ours", "reference", "rs_bytepiece", "sentencepiece", "tokenizers"
 MODES = ("per_line", "whole", "batch")
-TINY_TEXTS = ("", "a", "hello world\n", "今天天气不错\n")
+TINY_TEXTS = ("", "a", "ab", "hello world\n", "今天天气不错\n")
 WRAP_WIDTH = (40, 70)  # bytes per line of --lines short, drawn uniformly per paragraph line
 BUSY_CPUS = 0.3  # CPUs used by other processes above which the report warns of contention
 
@@ -251,6 +257,33 @@ def line_stats(lines: Sequence[str]) -> dict[str, float]:
     }
 
 
+def read_after(path: Path, skip_bytes: int, max_bytes: int) -> str:
+    """The whole lines of ``path`` after its :func:`read_head` of ``skip_bytes``, up to about
+    ``max_bytes`` (cut at a line end)."""
+    head = len(read_head(path, skip_bytes).encode())
+    data = path.read_bytes()[head : head + max_bytes]
+    cut = data.rfind(b"\n")
+    return data[: cut + 1].decode("utf-8") if cut >= 0 else data.decode("utf-8")
+
+
+def train_models(
+    corpus_dir: Path, skip_bytes: int, train_bytes: int, vocab: int, into: Path
+) -> tuple[Path, str]:
+    """Train ours (refined) at ``vocab`` on the lines after the benchmark text of each corpus;
+    returns the model file and the training text (for SentencePiece)."""
+    core = import_ours()
+    text = "".join(read_after(corpus_dir / name, skip_bytes, train_bytes) for name in CORPORA)
+    lines = text.splitlines(keepends=True)
+    log(f"training ours at {vocab} on {len(text.encode()) / 1e6:.1f} MB (held out from the text)")
+    t0 = time.perf_counter()
+    trainer = core.Trainer(max_vocab_size=vocab, algorithm="refined")
+    trainer.train(lines, workers=2)
+    log(f"trained in {time.perf_counter() - t0:.1f} s")
+    model = into / f"ours_{vocab}.json"
+    trainer.save(model)
+    return model, text
+
+
 def build_text(
     corpus_dir: Path, bytes_per_file: int, short_lines: bool = False
 ) -> tuple[str, dict[str, int]]:
@@ -377,12 +410,12 @@ def train_spm(text: str, params: SpmParams) -> Path:
     return model
 
 
-def make_spm(model: Path, threads: int) -> tuple[Peer, Any]:
+def make_spm(model: Path, threads: int, trained_on: str = "this text") -> tuple[Peer, Any]:
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=str(model))
     size = sp.get_piece_size()
-    label = f"sentencepiece {version('sentencepiece')} (unigram {size}, trained here)"
+    label = f"sentencepiece {version('sentencepiece')} (unigram {size}, trained on {trained_on})"
     peer = Peer(SPM, label, sp.encode, lambda lines: sp.encode(lines, num_threads=threads))
     return peer, sp
 
@@ -470,19 +503,23 @@ def measure_all(peers: Sequence[Peer], text: str, lines: list[str], repeats: int
         for peer in peers:
             for mode, call in calls[peer.key].items():
                 peer.ids.pop(mode, None)  # free the previous result before timing again
+                time.sleep(0.05)  # let thread pools of the previous call fall asleep
                 seconds, peer.ids[mode] = time_once(call)
                 peer.seconds[mode] = min(seconds, peer.seconds.get(mode, math.inf))
 
 
 def measure_fixed_cost(peers: Sequence[Peer], repeats: int, calls: int = 20000) -> dict[str, Any]:
     """Microseconds per ``encode`` call on each of ``TINY_TEXTS``: best of ``repeats`` loops of
-    ``calls`` calls, the loops interleaved across peers as in :func:`measure_all`."""
+    ``calls`` calls, the loops interleaved across peers as in :func:`measure_all`. Each loop
+    starts after a short pause, so that thread pools a peer's batch call left spinning (Rayon's
+    do, for a while) are asleep again and do not take a CPU from the loop."""
     best: dict[str, dict[str, float]] = {p.key: {} for p in peers}
     for _round in range(repeats):
         for peer in peers:
             encode = peer.encode
             for text in TINY_TEXTS:
                 loop = range(calls)
+                time.sleep(0.05)
                 with gc_paused():
                     t0 = time.perf_counter()
                     for _ in loop:
@@ -770,6 +807,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the corpora's own lines, or the prose hard-wrapped at 40-70 bytes with blank "
         "lines (most calls then get a short line)",
     )
+    p.add_argument(
+        "--train-vocab",
+        type=int,
+        default=None,
+        help="train ours and SentencePiece at this size on text after the benchmark text "
+        "(held out) instead of using --model",
+    )
+    p.add_argument(
+        "--train-bytes",
+        type=int,
+        default=2_000_000,
+        help="bytes of each corpus to train on with --train-vocab (default: %(default)s)",
+    )
     p.add_argument("--no-hf", action="store_true", help="skip the HF tokenizers context row")
     p.add_argument("--quick", action="store_true", help="small text and one repeat: smoke run")
     p.add_argument("--out", type=Path, default=None, help="also write all numbers as JSON")
@@ -793,11 +843,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_tokenize_"))
     try:
+        spm_text = text
+        if args.train_vocab:
+            args.model, spm_text = train_models(
+                args.corpus_dir, args.corpus_bytes, args.train_bytes, args.train_vocab, tmp
+            )
+            args.spm_vocab = args.train_vocab
         json_model = extract_json_model(args.model, tmp)
         log("loading tokenizers")
         ours = make_ours(args.model, args.threads)
         spm_peer, sp = make_spm(
-            train_spm(text, SpmParams(args.spm_vocab, args.threads)), args.threads
+            train_spm(spm_text, SpmParams(args.spm_vocab, args.threads)),
+            args.threads,
+            "the training text" if args.train_vocab else "this text",
         )
         peers = {
             p.key: p for p in (ours, make_reference(json_model), make_rs(json_model), spm_peer)
@@ -807,7 +865,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("warming up")
         measure_all(list(peers.values()), text, lines, args.repeats)
         log("the fixed cost of a call")
-        fixed_cost = measure_fixed_cost(list(peers.values()), args.repeats)
+        fixed_cost = measure_fixed_cost(list(peers.values()), max(args.repeats, 7))
         ours_root = Path(next(iter(sys.modules["bytepiece_core"].__path__))).resolve().parent
         startup = measure_startup(args.model, json_model, ours_root, min(args.repeats, 3))
     finally:

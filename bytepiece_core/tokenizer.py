@@ -6,11 +6,11 @@ import math
 import numbers
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import accumulate
-from typing import Any, Literal, overload
+from itertools import accumulate, pairwise
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from .vocab import N_SPECIAL, Segmentation, Vocab
 __all__ = ["Encoding", "TokenBatch", "Tokenizer", "UnknownPieceError"]
 
 SeedLike = int | np.random.Generator | None
+T = TypeVar("T")
 
 
 class UnknownPieceError(KeyError):
@@ -128,16 +129,14 @@ def _check_alpha(alpha: Any) -> float:
 def _prepare_texts(texts: Sequence[Any], lo: int, hi: int) -> list[bytes]:
     """NFC UTF-8 bytes of ``texts[lo:hi]`` (ASCII texts are their own NFC); a non-str text or
     a lone surrogate raises the error of :func:`_check_text`, naming the text's index."""
-    chunk = [texts[i] for i in range(lo, hi)]
-    if all(type(t) is str for t in chunk):
-        try:
-            return [
-                t.encode() if t.isascii() else unicodedata.normalize("NFC", t).encode()
-                for t in chunk
-            ]
-        except UnicodeEncodeError:
-            pass
-    return [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
+    chunk = texts[lo:hi] if isinstance(texts, (list, tuple)) else [texts[i] for i in range(lo, hi)]
+    # str's own methods, unbound: they refuse what is not a str (TypeError), and a subclass
+    # of str cannot change what they do
+    encode, isascii, normalize = str.encode, str.isascii, unicodedata.normalize
+    try:
+        return [encode(t) if isascii(t) else encode(normalize("NFC", t)) for t in chunk]
+    except (TypeError, UnicodeEncodeError):
+        return [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
 
 
 def _check_text(text: Any, argument: str = "text") -> bytes:
@@ -567,11 +566,11 @@ class Tokenizer:
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         n = len(texts)
         seeds = self._seeds(n, seed) if a >= 0 else None
-        n_shards = min(n, num_threads * 4) if num_threads > 1 else min(n, 1)
+        n_shards = min(n, num_threads * 8) if num_threads > 1 else min(n, 1)
         bounds = [n * k // n_shards for k in range(n_shards + 1)] if n else [0]
         vocab = self._vocab
 
-        def run(shard: int) -> Segmentation:
+        def segment(shard: int) -> Segmentation:
             lo, hi = bounds[shard], bounds[shard + 1]
             shard_seeds = None if seeds is None else seeds[lo:hi]
             return vocab.segment(
@@ -582,27 +581,35 @@ class Tokenizer:
                 with_ends=False,
             )
 
-        # Threads only prepare texts and run the kernel (which releases the GIL); Python
-        # lists are built afterwards in this thread, so no thread waits for the GIL while
-        # another builds lists.
-        shards = range(len(bounds) - 1)
-        if num_threads == 1 or n_shards <= 1:
-            parts = [run(s) for s in shards]
-        else:
-            with ThreadPoolExecutor(max_workers=num_threads) as pool:
-                parts = list(pool.map(run, shards))
-        if as_arrays:
-            return TokenBatch.concatenate(parts, add_bos, add_eos)
-        result: list[list[int]] = []
         bos, eos = [1] if add_bos else [], [2] if add_eos else []
-        for seg in parts:
+
+        def lists(shard: int) -> list[list[int]]:
+            seg = segment(shard)
             ids = self._ids_list(seg.ids)
             offs = seg.doc_token_offsets.tolist()
             if add_bos or add_eos:
-                result += [bos + ids[offs[d] : offs[d + 1]] + eos for d in range(len(offs) - 1)]
-            else:
-                result += [ids[offs[d] : offs[d + 1]] for d in range(len(offs) - 1)]
+                return [bos + ids[a:b] + eos for a, b in pairwise(offs)]
+            return [ids[a:b] for a, b in pairwise(offs)]
+
+        # Each thread prepares a shard's texts, runs the kernel (which releases the GIL) and
+        # builds the shard's lists, so one thread's Python work overlaps the others' kernels;
+        # shards are small enough that no thread is left with a long tail of work at the end.
+        shards = range(len(bounds) - 1)
+        if as_arrays:
+            parts = self._map(segment, shards, num_threads, n_shards)
+            return TokenBatch.concatenate(parts, add_bos, add_eos)
+        result: list[list[int]] = []
+        for part in self._map(lists, shards, num_threads, n_shards):
+            result += part
         return result
+
+    @staticmethod
+    def _map(fn: Callable[[int], T], shards: range, num_threads: int, n_shards: int) -> list[T]:
+        """``[fn(s) for s in shards]``, on ``num_threads`` threads when there are several."""
+        if num_threads == 1 or n_shards <= 1:
+            return [fn(s) for s in shards]
+        with ThreadPoolExecutor(max_workers=num_threads) as pool:
+            return list(pool.map(fn, shards))
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of a sequence of ids (special tokens are skipped; broken UTF-8 is dropped).

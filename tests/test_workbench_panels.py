@@ -76,6 +76,34 @@ def test_train_on_the_bundled_corpus_makes_the_models(trained: Workbench) -> Non
     assert _text(panel.summary.value).count("trained ") == 3
 
 
+def test_train_says_which_sizes_were_not_reached(released: Tokenizer) -> None:
+    """The reference algorithm on the bundled 100 KB corpus cannot reach 2000 or 3000 (about
+    1,500 pieces): the status warns, names both with what they got, says why, and says they
+    are one model; the model menus flag them."""
+    app = Workbench(released=released)
+    panel = app.train
+    panel.algorithm.value = "bytepiece"
+    panel.sizes.value = "3000, 2000, 1000"
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    trainer = app.state.trainer
+    got = [len(p) + 3 for p in trainer.pieces]
+    assert got[0] == got[1] < 2000 and got[2] <= 1000  # hand-checked shape of this corpus
+    status = _text(panel.status.value)
+    assert f"Not reached: 3,000 (got {got[0]:,}), 2,000 (got {got[1]:,}):" in status
+    assert f"gave {trainer.history.candidates:,}" in status
+    assert "one and the same model" in status
+    assert "warn" in panel.status.value  # not shown as a success
+    labels = list(app.state.models)[:3]
+    assert [lab.endswith(", size not reached)") for lab in labels] == [True, True, False]
+    # the refined algorithm reaches all three on the same corpus: no warning
+    panel.algorithm.value = "refined"
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    assert "Not reached" not in _text(panel.status.value)
+    assert [len(p) + 3 for p in app.state.trainer.pieces] == [3000, 2000, 1000]
+
+
 def test_save_the_trained_models(trained: Workbench, tmp_path: Path) -> None:
     panel = trained.train
     panel.save_path.value = str(tmp_path / "pd.model")

@@ -18,6 +18,7 @@ __all__ = [
     "TrainOptions",
     "model_label",
     "parse_sizes",
+    "shortfall_note",
     "stage_progress",
     "trained_models",
     "vocab_step_from_event",
@@ -138,12 +139,44 @@ def vocab_step_from_event(event: TrainEvent) -> VocabStep | None:
 
 
 def model_label(size: int, n_pieces: int) -> str:
-    """Menu label of a trained model.
+    """Menu label of a trained model: the size asked for and the vocabulary reached, flagged
+    when it falls short of the size.
 
-    >>> model_label(2000, 1497)
-    'trained 2000 (vocab 1500)'
+    >>> model_label(2000, 1997)
+    'trained 2000 (vocab 2000)'
+    >>> model_label(2000, 1499)
+    'trained 2000 (vocab 1502, size not reached)'
     """
-    return f"trained {size} (vocab {n_pieces + N_SPECIAL})"
+    vocab = n_pieces + N_SPECIAL
+    short = ", size not reached" if vocab < size else ""
+    return f"trained {size} (vocab {vocab}{short})"
+
+
+def shortfall_note(trainer: Trainer) -> str:
+    """A sentence naming the sizes a trained run did not reach, and why ("" if it reached
+    them all). Sizes that came out as one and the same vocabulary are said so."""
+    reached = [len(p) + N_SPECIAL for p in trainer.pieces]
+    missed = [(s, v) for s, v in zip(trainer.max_vocab_size, reached, strict=True) if v < s]
+    if not missed:
+        return ""
+    listed = ", ".join(f"{s:,} (got {v:,})" for s, v in missed)
+    h = trainer.history
+    if trainer.algorithm == "bytepiece":
+        why = (
+            f"the reference algorithm keeps only pieces its n-gram segmentation of the corpus "
+            f"produces at least min_count = {trainer.min_count} times, and this corpus of "
+            f"{h.n_bytes:,} bytes gave {h.candidates:,}; the refined algorithm, more text or a "
+            "smaller min_count gives more"
+        )
+    else:
+        why = (
+            f"this corpus of {h.n_bytes:,} bytes has only {h.candidates:,} substrings seen "
+            f"at least min_count = {trainer.min_count} times that can be pieces; more text "
+            "gives more"
+        )
+    same = len(set(reached)) < len(reached)
+    tail = " Sizes with the same vocabulary are one and the same model." if same else ""
+    return f"Not reached: {listed}: {why}.{tail}"
 
 
 def trained_models(trainer: Trainer) -> dict[str, Tokenizer]:

@@ -34,6 +34,7 @@ from ..training import (
     STAGES,
     TrainOptions,
     parse_sizes,
+    shortfall_note,
     stage_progress,
     trained_models,
     vocab_step_from_event,
@@ -323,7 +324,12 @@ class TrainPanel(Panel):
                     f"{largest / 1e6:.1f} MB)"
                 )
             how = f"the {trained.algorithm} algorithm"
-            self.show_status(f"Trained in {self.seconds:.1f} s with {how}: {sizes}", "ok")
+            note = shortfall_note(trained)
+            self.show_status(
+                f"Trained in {self.seconds:.1f} s with {how}: {sizes}"
+                + (f". {note}" if note else ""),
+                "warn" if note else "ok",
+            )
 
         def error(exc: BaseException) -> None:
             if isinstance(exc, Stopped):
