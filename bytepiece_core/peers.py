@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +25,23 @@ from .utf8 import char_index
 if TYPE_CHECKING:
     from .tokenizer import Tokenizer
 
-__all__ = ["PEER_KINDS", "Peer", "compare_metrics", "compare_tokenizations", "train_peers"]
+__all__ = [
+    "PEER_KINDS",
+    "Peer",
+    "compare_metrics",
+    "compare_tokenizations",
+    "sentencepiece_coverage",
+    "train_peers",
+]
 
 PEER_KINDS = ("sp_unigram", "sp_bpe", "hf_bpe")
+# SentencePiece's usual character coverage, used whenever the vocabulary has room for it, and
+# the least it accepts.
+SP_COVERAGE = 0.9995
+SP_MIN_COVERAGE = 0.98
+# Ids a SentencePiece model with byte fallback holds besides characters and merges: <unk>,
+# <s>, </s> and the 256 bytes; plus a margin, as its character count differs a little from ours.
+_SP_RESERVED = 3 + 256 + 16
 
 
 @dataclass(frozen=True)
@@ -74,21 +89,53 @@ def _char_offsets(text: str) -> np.ndarray:
     return np.concatenate([char_index(np.frombuffer(text.encode(), np.uint8)), [len(text)]])
 
 
+def sentencepiece_coverage(texts: Sequence[str], vocab_size: int) -> float | None:
+    """The ``character_coverage`` SentencePiece can train ``vocab_size`` ids with on ``texts``.
+
+    SentencePiece keeps every character of the most frequent ones that cover this share of the
+    text, and refuses to train ("Vocabulary size is smaller than required_chars") when they
+    leave no room in the vocabulary. This is its usual 0.9995 where the vocabulary has room,
+    else the share the most frequent characters that fit cover (the others are spelled in
+    bytes); None where that share is under the 0.98 SentencePiece accepts, or the vocabulary
+    has no room for characters besides its 259 fixed ids.
+
+    >>> sentencepiece_coverage(["ab" * 50 + "c"], 8000)
+    0.9995
+    >>> round(sentencepiece_coverage(["a" * 990 + "b" * 10], 3 + 256 + 16 + 1), 3)
+    0.99
+    >>> sentencepiece_coverage(["a" * 60 + "b" * 40], 3 + 256 + 16 + 1) is None
+    True
+    """
+    room = vocab_size - _SP_RESERVED
+    if room < 1:
+        return None
+    counts = Counter("".join(texts).replace("\n", ""))
+    ranked = sorted(counts.values(), reverse=True)
+    total = sum(ranked)
+    if len(ranked) <= room or total == 0:
+        return SP_COVERAGE
+    covered = sum(ranked[:room]) / total
+    if covered < SP_MIN_COVERAGE:
+        return None
+    return min(SP_COVERAGE, covered * (1 - 1e-9))
+
+
 def train_peers(
     texts: Sequence[str],
     vocab_size: int,
     kinds: Iterable[str] = PEER_KINDS,
     *,
     num_threads: int = 1,
-    character_coverage: float = 0.9995,
+    character_coverage: float | None = None,
 ) -> dict[str, Peer]:
     """Train peer tokenizers of ``vocab_size`` ids on ``texts`` (one document each).
 
     SentencePiece models use byte fallback, identity normalization and no dummy prefix, so
     their spans index the text as given; ``hard_vocab_limit`` is off (a small corpus may give
     a smaller vocabulary); ``character_coverage`` is theirs (characters outside it are spelled
-    in bytes; it must leave at most ``vocab_size`` characters). The HF model is a byte-level
-    BPE (its trainer's threads are set by ``RAYON_NUM_THREADS``).
+    in bytes); by default :func:`sentencepiece_coverage` chooses it for the corpus and size
+    (``ValueError`` when the size is too small for SentencePiece at all). The HF model is a
+    byte-level BPE (its trainer's threads are set by ``RAYON_NUM_THREADS``).
 
     >>> peers = train_peers(["the cat sat on the mat"] * 50, 300, kinds=["sp_bpe"])
     >>> peers["sp_bpe"].vocab_size <= 300
@@ -103,8 +150,18 @@ def train_peers(
     peers = {}
     for kind in kinds:
         if kind.startswith("sp_"):
+            coverage = character_coverage
+            if coverage is None:
+                coverage = sentencepiece_coverage(texts, vocab_size)
+            if coverage is None:
+                raise ValueError(
+                    f"SentencePiece cannot train {vocab_size:,} ids on this corpus: besides "
+                    f"its {3 + 256} fixed ids (<unk>, <s>, </s>, the 256 bytes) it must keep the "
+                    f"characters that cover {SP_MIN_COVERAGE:.0%} of the text, and they do not "
+                    "fit; a larger size would"
+                )
             peers[kind] = Peer(
-                kind, _train_sentencepiece(texts, vocab_size, kind, num_threads, character_coverage)
+                kind, _train_sentencepiece(texts, vocab_size, kind, num_threads, coverage)
             )
         else:
             peers[kind] = Peer(kind, _train_hf_bpe(texts, vocab_size))
@@ -157,14 +214,24 @@ def _ours(tok: Tokenizer, text: str) -> tuple[list[int], list[tuple[int, int]], 
     return enc.ids, enc.byte_offsets, logp
 
 
-def _all(tok: Tokenizer, peers: dict[str, Peer]) -> dict[str, Any]:
-    runs: dict[str, Any] = {"bytepiece": lambda text: _ours(tok, text)}
+def _named(tok: Tokenizer | Mapping[str, Tokenizer]) -> dict[str, Tokenizer]:
+    """Our model(s) by name: one ``Tokenizer`` is called ``bytepiece``."""
+    return dict(tok) if isinstance(tok, Mapping) else {"bytepiece": tok}
+
+
+def _all(tok: Tokenizer | Mapping[str, Tokenizer], peers: dict[str, Peer]) -> dict[str, Any]:
+    runs: dict[str, Any] = {
+        name: (lambda text, t=t: _ours(t, text)) for name, t in _named(tok).items()
+    }
     runs.update({name: peer.spans for name, peer in peers.items()})
     return runs
 
 
-def compare_tokenizations(text: str, tok: Tokenizer, peers: dict[str, Peer]) -> pd.DataFrame:
-    """One row per token of ``text`` for each tokenizer: its id, text and spans.
+def compare_tokenizations(
+    text: str, tok: Tokenizer | Mapping[str, Tokenizer], peers: dict[str, Peer]
+) -> pd.DataFrame:
+    """One row per token of ``text`` for each tokenizer: its id, text and spans. ``tok`` is
+    our model (named ``bytepiece``) or several of ours by name.
 
     Columns: ``tokenizer``, ``index``, ``id``, ``token`` (the token's bytes decoded with
     replacement), ``byte_start``, ``byte_end``, ``char_start``, ``char_end``, ``n_tokens``
@@ -206,8 +273,11 @@ def compare_tokenizations(text: str, tok: Tokenizer, peers: dict[str, Peer]) -> 
     return pd.concat(frames, ignore_index=True)
 
 
-def compare_metrics(texts: Sequence[str], tok: Tokenizer, peers: dict[str, Peer]) -> pd.DataFrame:
-    """Compression and bits per byte of each tokenizer on held-out ``texts``.
+def compare_metrics(
+    texts: Sequence[str], tok: Tokenizer | Mapping[str, Tokenizer], peers: dict[str, Peer]
+) -> pd.DataFrame:
+    """Compression and bits per byte of each tokenizer on held-out ``texts`` (``tok``: our
+    model, named ``bytepiece``, or several of ours by name).
 
     One row per tokenizer (index ``tokenizer``); columns ``vocab_size``, ``tokens``,
     ``bytes``, ``bytes_per_token``, ``chars_per_token``, ``bits_per_byte`` (NaN for BPE).
@@ -222,7 +292,8 @@ def compare_metrics(texts: Sequence[str], tok: Tokenizer, peers: dict[str, Peer]
     texts = [normalize(t) for t in texts]
     n_bytes = sum(len(t.encode()) for t in texts)
     n_chars = sum(len(t) for t in texts)
-    sizes = {"bytepiece": tok.vocab_size, **{n: p.vocab_size for n, p in peers.items()}}
+    ours = {n: t.vocab_size for n, t in _named(tok).items()}
+    sizes = {**ours, **{n: p.vocab_size for n, p in peers.items()}}
     rows = []
     for name, run in _all(tok, peers).items():
         n_tokens, logp = 0, 0.0

@@ -445,45 +445,75 @@ def test_compare_trained_with_released(trained: Workbench) -> None:
     assert _text(panel.corpus_table.value).count("trained ") == 2
 
 
-def test_compare_against_peers(released: Tokenizer) -> None:
+def test_compare_like_for_like(released: Tokenizer) -> None:
+    """Train all trains ours (both algorithms) and the peers at model A's size on the first
+    90% of the lines, in the background, and scores every one on the last 10%; the sample
+    text comes from that unseen part."""
     from bytepiece_core.peers import compare_metrics
 
     app = Workbench(corpus="en_kjv", released=released)
-    trainer = Trainer(max_vocab_size=1000, min_count=2)
     texts = app.state.corpus.texts
-    trainer.train(texts)
-    app.state.set_trained(trainer)
+    model_a = Trainer(max_vocab_size=1000, min_count=2)
+    model_a.train(texts)  # on all of the corpus, as the Train tab does
+    app.state.set_trained(model_a)
     panel = app.compare
-    assert panel.left.value.startswith("trained 1000")
-    panel.text.value = "In the beginning God created the heaven and the earth."
+    train, held = texts[: -(len(texts) // 10)], texts[-(len(texts) // 10) :]
+    size = app.state.models[panel.left.value].vocab_size  # the ids model A has
+    assert all(line in {t.strip() for t in held} for line in panel.text.value.split("\n"))
     panel.peer_button.click()
-    assert set(panel.peers) == {"sp_unigram", "sp_bpe", "hf_bpe"}, panel.status.value
-    shown = _text(panel.peer_spans.value)
-    for name in ("bytepiece", "sp_unigram", "sp_bpe", "hf_bpe"):
-        assert name in shown
-    tok = app.state.models[panel.left.value]
-    ours = tok.tokenize(panel.text.value)
-    assert f"bytepiece: {len(ours)} tokens" in shown
-    held = texts[-(len(texts) // 10) :]
-    want = compare_metrics(held, tok, panel.peers)
+    assert panel.peer_button.disabled and not panel.peer_stop.disabled  # in the background
+    assert panel.join(TIMEOUT * 3)
+    assert not panel.peer_button.disabled and panel.peer_stop.disabled
+    assert set(panel.ours) == {"bytepiece refined", "bytepiece reference"}
+    assert set(panel.peers) == {"SentencePiece unigram", "SentencePiece BPE", "HF byte-level BPE"}
+    # ours were trained on the training part only, at model A's size
+    for algorithm, name in (("refined", "bytepiece refined"), ("bytepiece", "bytepiece reference")):
+        again = Trainer(max_vocab_size=size, algorithm=algorithm)
+        again.train(train)
+        assert panel.ours[name].to_dict() == again.tokenizer().to_dict()
+    assert panel.ours["bytepiece refined"].to_dict() != model_a.tokenizer().to_dict()
+    want = compare_metrics(held, panel.ours, panel.peers)
     table = _text(panel.peer_table.value)
+    assert f"All trained at {size:,} ids on {len(train):,} lines" in table
+    assert f"scored on the {len(held):,} lines after them" in table
     for value in want["bytes_per_token"]:
         assert f"{value:.3f}" in table
-    # a new text re-cuts with the peers already trained
-    panel.text.value = "And God said, Let there be light"
-    recut = len(tok.tokenize(panel.text.value))
-    assert f"bytepiece: {recut} tokens" in _text(panel.peer_spans.value)
+    for name, got in want["vocab_size"].items():
+        assert (f"size not reached ({got:,} of {size:,})" in table) == (got < size), name
+    shown = _text(panel.peer_spans.value)
+    refined = panel.ours["bytepiece refined"].tokenize(panel.text.value)
+    assert f"bytepiece refined: {len(refined)} tokens" in shown
+    panel.text.value = "And God said, Let there be light"  # re-cut, nothing retrained
+    recut = len(panel.ours["bytepiece refined"].tokenize(panel.text.value))
+    assert f"bytepiece refined: {recut} tokens" in _text(panel.peer_spans.value)
 
 
-def test_compare_peer_errors_are_shown(released: Tokenizer) -> None:
+def test_compare_skips_a_peer_that_cannot_train(released: Tokenizer) -> None:
+    """At 300 ids SentencePiece cannot keep People's Daily's characters: those two peers are
+    skipped with a plain reason, and the others are trained and compared."""
     app = Workbench(corpus="zh_pd199801", released=released)
     trainer = Trainer(max_vocab_size=300, min_count=2)
     trainer.train(app.state.corpus.texts)
     app.state.set_trained(trainer)
-    app.compare.peer_button.click()  # 300 ids cannot hold the corpus's characters
-    assert app.compare.peers == {}
-    assert "training the peers" in _text(app.compare.status.value)
-    assert not app.compare.peer_button.disabled
+    panel = app.compare
+    panel.peer_button.click()
+    assert panel.join(TIMEOUT * 3)
+    assert set(panel.ours) == {"bytepiece refined", "bytepiece reference"}
+    assert set(panel.peers) == {"HF byte-level BPE"}
+    table = _text(panel.peer_table.value)
+    for name in ("SentencePiece unigram", "SentencePiece BPE"):
+        assert f"{name} not trained: SentencePiece cannot train 300 ids" in table
+    assert panel.status.value == ""  # not an error
+
+
+def test_compare_stop(released: Tokenizer) -> None:
+    app = Workbench(corpus="en_kjv", released=released)
+    panel = app.compare
+    panel.peer_button.click()
+    assert panel.stop_job()
+    assert panel.join(TIMEOUT * 3)
+    assert "Stopped" in _text(panel.peer_status.value)
+    assert panel.ours == {} and panel.peers == {}
 
 
 # -- Tune and Entropy ----------------------------------------------------------------------

@@ -1,25 +1,39 @@
 """Compare panel: the same text under two models (two trained sizes, or a trained model and
-the released one), as coloured token spans with counts, and how each codes the corpus; and
-model A against SentencePiece unigram/BPE and HF BPE models of the same size trained on the
-same corpus (the peers)."""
+the released one), as coloured token spans with counts, and how each codes the corpus; and,
+like for like, BytePiece models of both algorithms and SentencePiece unigram/BPE and HF BPE
+models (the peers) of model A's size, all trained on the same first 90% of the corpus lines
+and scored on the last 10%, which none of them saw."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as W
 import pandas as pd
 
+from bytepiece_core import Tokenizer
 from bytepiece_core.peers import Peer, compare_metrics, compare_tokenizations, train_peers
 
 from ..html import compare_html, frame_html, token_spans_html
+from ..jobs import Job, Stopped
 from ..state import RELEASED, AppState
 from ..tables import metrics_frame
 from ._base import Panel, section, sync_model_menu
 
-__all__ = ["ComparePanel", "peer_spans_html"]
+__all__ = ["ALGORITHM_NAMES", "PEER_NAMES", "ComparePanel", "peer_spans_html"]
+
+ALGORITHM_NAMES = {"refined": "bytepiece refined", "bytepiece": "bytepiece reference"}
+"""Table names of our models, by ``Trainer`` algorithm."""
+PEER_NAMES = {
+    "sp_unigram": "SentencePiece unigram",
+    "sp_bpe": "SentencePiece BPE",
+    "hf_bpe": "HF byte-level BPE",
+}
+"""Table names of the peers, by kind."""
 
 
 def peer_spans_html(frame: pd.DataFrame, text: str) -> str:
@@ -62,16 +76,26 @@ class ComparePanel(Panel):
         self.spans = W.HTML()
         self.corpus_table = W.HTML()
         self.peer_button = W.Button(
-            description="Train peers",
+            description="Train all",
             icon="cogs",
-            tooltip="SentencePiece unigram and BPE, HF BPE: model A's size, 90% of the corpus",
+            layout=W.Layout(width="120px"),
+        )
+        self.peer_stop = W.Button(
+            description="Stop",
+            icon="stop",
+            button_style="danger",
+            disabled=True,
+            layout=W.Layout(width="90px"),
         )
         self.peer_button.on_click(lambda _: self.train_peers())
+        self.peer_stop.on_click(lambda _: self.stop_job())
         self.peer_status = W.HTML()
         self.peer_spans = W.HTML()
         self.peer_table = W.HTML()
         self.peers: dict[str, Peer] = {}
-        self._peer_model: str | None = None
+        self.ours: dict[str, Tokenizer] = {}
+        self.peer_size: int | None = None
+        self.skipped: dict[str, str] = {}
         self._sync_menus()
         self._fill_text()
         for w in (self.text, self.left, self.right):
@@ -92,12 +116,15 @@ class ComparePanel(Panel):
                 section("On the corpus"),
                 self.corpus_table,
                 section(
-                    "Against SentencePiece and BPE",
-                    "Peers of model A's vocabulary size, trained on the first 90% of the "
-                    "corpus lines; the table compares all on the last 10% (held out). "
-                    "bits/byte is NaN for BPE, which has no piece probabilities.",
+                    "Against SentencePiece and BPE, like for like",
+                    "Train all trains BytePiece (both algorithms, the Train tab's options) "
+                    "and SentencePiece unigram and BPE and HF byte-level BPE at model A's "
+                    "vocabulary size, every one on the first 90% of the corpus lines, and "
+                    "scores them on the last 10%, which none of them saw. The sample text "
+                    "above comes from that unseen part. bits/byte is NaN for BPE, which has "
+                    "no piece probabilities.",
                 ),
-                W.HBox([self.peer_button, self.peer_status]),
+                W.HBox([self.peer_button, self.peer_stop, self.peer_status]),
                 self.peer_spans,
                 self.peer_table,
             ]
@@ -111,7 +138,10 @@ class ComparePanel(Panel):
         sync_model_menu(self.right, labels, RELEASED)
 
     def _fill_text(self) -> None:
-        self.text.value = "\n".join(self.state.corpus.sentences(3, max_chars=80))
+        """Three short lines from the held-out part (unseen by the models compared below)."""
+        _, held = self._split()
+        lines = [t.strip() for t in held if t.strip() and len(t.strip()) <= 80][:3]
+        self.text.value = "\n".join(lines or [t.strip()[:80] for t in held if t.strip()][:3])
 
     def _on_models(self, change: dict[str, Any]) -> None:
         with self.hold():
@@ -138,39 +168,91 @@ class ComparePanel(Panel):
         return texts[:-n_held] or texts, texts[-n_held:]
 
     def train_peers(self) -> None:
-        """Train the peers at model A's size on the corpus and show the comparison."""
-        if self.left.value is None:
+        """Train ours (both algorithms) and the peers at model A's size on the training part,
+        in the background (Stop ends it between models), then compare them on the rest."""
+        if self.left.value is None or self.busy:
             return
-        label = self.left.value
-        size = self.state.models[label].vocab_size
-        self.peer_button.disabled = True
-        self.peer_status.value = f"training peers of {size:,} ids ..."
-        try:
-            train, _ = self._split()
-            self.peers = train_peers(train, size, num_threads=2)
-            self._peer_model = label
-            self.peer_status.value = f"peers of <b>{label}</b>: " + ", ".join(
-                f"{n} ({p.vocab_size:,} ids)" for n, p in self.peers.items()
-            )
-            self.refresh_peers()
-        except Exception as exc:
-            self.peers, self._peer_model = {}, None
+        size = self.state.models[self.left.value].vocab_size
+        train, _ = self._split()
+        options = self.state.options
+        steps: list[tuple[str, str]] = [("ours", a) for a in ALGORITHM_NAMES] + [
+            ("peer", kind) for kind in PEER_NAMES
+        ]
+        self.peer_status.value = f"training {len(steps)} models of {size:,} ids…"
+
+        def work(job: Job) -> tuple[dict[str, Tokenizer], dict[str, Peer], dict[str, str]]:
+            ours: dict[str, Tokenizer] = {}
+            peers: dict[str, Peer] = {}
+            skipped: dict[str, str] = {}
+            for k, (what, key) in enumerate(steps, 1):
+                job.check_stop()
+                name = ALGORITHM_NAMES[key] if what == "ours" else PEER_NAMES[key]
+                self.peer_status.value = f"training {k} of {len(steps)}: {name}…"
+                try:
+                    if what == "ours":
+                        trainer = replace(options, max_vocab_size=[size], algorithm=key).trainer()
+                        trainer.train(train, workers=options.workers)
+                        ours[name] = trainer.tokenizer()
+                    else:
+                        peers[name] = train_peers(train, size, [key], num_threads=2)[key]
+                except ValueError as exc:  # a size a peer cannot train: skip that one
+                    skipped[name] = str(exc)
+            return ours, peers, skipped
+
+        def success(result: tuple[dict[str, Tokenizer], dict[str, Peer], dict[str, str]]) -> None:
+            self.ours, self.peers, self.skipped = result
+            self.peer_size = size
             self.peer_status.value = ""
-            self.show_error(exc, "training the peers")
-        finally:
-            self.peer_button.disabled = False
+            self.refresh_peers()
+
+        def error(exc: BaseException) -> None:
+            if isinstance(exc, Stopped):
+                self.peer_status.value = "Stopped: the comparison was cancelled."
+                return
+            self.peer_status.value = ""
+            self.show_error(exc, "training the models to compare")
+
+        self.start_job(
+            work,
+            success,
+            error,
+            run_button=self.peer_button,
+            stop_button=self.peer_stop,
+            name="workbench-compare",
+        )
 
     def refresh_peers(self) -> None:
-        """Cut the text with model A and the peers; compare them on the held-out lines."""
-        if not self.peers or self._peer_model not in self.state.models:
+        """Cut the text with every model trained by Train all; compare them on the held-out
+        lines, flagging a model that fell short of the size and naming the ones skipped."""
+        if not self.ours and not self.peers:
             self.peer_spans.value = self.peer_table.value = ""
             return
-        tok = self.state.models[self._peer_model]
-        frame = compare_tokenizations(self.text.value, tok, self.peers)
+        frame = compare_tokenizations(self.text.value, self.ours, self.peers)
         self.peer_spans.value = peer_spans_html(frame, self.text.value)
         _, held = self._split()
-        metrics = compare_metrics(held, tok, self.peers).reset_index()
-        self.peer_table.value = frame_html(metrics)
+        metrics = compare_metrics(held, self.ours, self.peers).reset_index()
+        size = self.peer_size or 0
+        metrics["note"] = [
+            f"size not reached ({v:,} of {size:,})" if v < size else ""
+            for v in metrics["vocab_size"]
+        ]
+        notes = [
+            f"<b>{html.escape(name)}</b> not trained: {html.escape(why)}"
+            for name, why in self.skipped.items()
+        ]
+        short = metrics.loc[metrics["note"] != "", "tokenizer"].tolist()
+        if short:
+            notes.append(
+                f"{', '.join(short)}: fewer ids than {size:,} (their trainers stop where the "
+                "training part gives no more pieces), so those rows are not quite like for "
+                "like"
+            )
+        head = (
+            f"<div>All trained at {size:,} ids on {len(self._split()[0]):,} lines, scored "
+            f"on the {len(held):,} lines after them.</div>"
+        )
+        warn = "".join(f"<div style='color:#8a6d3b'>{n}</div>" for n in notes)
+        self.peer_table.value = head + warn + frame_html(metrics)
 
     def refresh(self) -> None:
         """Tokenize the text and the corpus with both models."""
