@@ -289,6 +289,35 @@ def test_train_on_a_local_dask_cluster_gives_the_same_pieces(
     assert list(tmp_path.iterdir()) == []  # the on-disk corpus is removed after the run
 
 
+@pytest.mark.parametrize("algorithm", ["refined", "bytepiece"])
+def test_training_is_drawn_while_it_runs(wb: Workbench, monkeypatch: Any, algorithm: str) -> None:
+    """Each pruning step moves the prune bar (log-scale progress towards the smallest size)
+    and adds a point to the vocabulary plot before the run ends; the read note ends at the
+    corpus's documents."""
+    panel = wb.train
+    panel.algorithm.value = algorithm
+    panel.sizes.value = "2000, 1000"
+    seen: list[tuple[float, int]] = []
+    original = panel._on_event
+
+    def watch(event: TrainEvent, n_docs: int) -> None:
+        original(event, n_docs)
+        if event.stage == "prune_pieces":
+            vocab = next(t for t in panel.growth.data if t.name == "vocabulary")
+            seen.append((panel.bars["prune_pieces"].value, len(vocab.y)))
+
+    monkeypatch.setattr(panel, "_on_event", watch)
+    panel.train_button.click()
+    assert panel.join(TIMEOUT)
+    steps = wb.state.trainer.history.vocab
+    assert len(seen) == len(steps) >= 3
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert 0 < fractions[len(fractions) // 2] < 1 or algorithm == "bytepiece"
+    assert [n for _, n in seen] == list(range(1, len(steps) + 1))  # drawn step by step
+    assert _text(panel.notes["read"].value) == f"{wb.state.corpus.n_lines:,} documents"
+
+
 def test_bad_dask_scheduler_shows_the_error(wb: Workbench, monkeypatch: Any) -> None:
     panel = wb.train
     panel.sizes.value = "400"

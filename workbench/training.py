@@ -4,6 +4,7 @@ the trained models. No widgets here."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "TrainOptions",
     "model_label",
     "parse_sizes",
+    "prune_fraction",
     "shortfall_note",
     "stage_progress",
     "trained_models",
@@ -126,6 +128,21 @@ def stage_progress(event: TrainEvent, n_docs: int) -> StageProgress:
         return StageProgress("done", 1.0, "")
     fraction = min(1.0, event.done / event.total) if event.total else None
     return StageProgress(event.stage, fraction, event.message)
+
+
+def prune_fraction(start: int, n_pieces: int, target: int) -> float:
+    """How far pruning has gone from ``start`` candidate pieces towards ``target`` (the smallest
+    size's pieces), on a log scale: each step removes a share of the pieces, so halving them
+    is the same progress wherever it happens.
+
+    >>> prune_fraction(16000, 16000, 1000), prune_fraction(16000, 4000, 1000)
+    (0.0, 0.5)
+    >>> prune_fraction(16000, 900, 1000), prune_fraction(800, 700, 1000)
+    (1.0, 1.0)
+    """
+    if n_pieces <= target or start <= target:
+        return 1.0
+    return min(1.0, max(0.0, math.log(start / n_pieces) / math.log(start / target)))
 
 
 def vocab_step_from_event(event: TrainEvent) -> VocabStep | None:

@@ -141,11 +141,13 @@ def vocab_growth_figure(
             col=3,
         )
     fig.update_xaxes(tickvals=list(range(len(steps))), ticktext=labels, tickangle=-40, row=1, col=1)
-    fig.update_yaxes(title_text="pieces", rangemode="tozero", row=1, col=1)
+    # log scale: the candidates can outnumber the vocabulary 100 to 1, and a linear axis
+    # flattens the steps near the sizes asked for
+    fig.update_yaxes(title_text="pieces (log scale)", type="log", row=1, col=1)
     fig.update_xaxes(title_text="bytes read", row=1, col=2)
-    fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    fig.update_yaxes(title_text="distinct candidate pieces", rangemode="tozero", row=1, col=2)
     fig.update_xaxes(title_text="n-gram length (bytes)", dtick=1, row=1, col=3)
-    fig.update_yaxes(type="log", dtick=1, row=1, col=3)
+    fig.update_yaxes(title_text="n-grams (log scale)", type="log", dtick=1, row=1, col=3)
     fig.update_layout(
         template=TEMPLATE,
         title=dict(text=title or "training run", font=dict(size=13)),

@@ -34,6 +34,7 @@ from ..training import (
     STAGES,
     TrainOptions,
     parse_sizes,
+    prune_fraction,
     shortfall_note,
     stage_progress,
     trained_models,
@@ -196,6 +197,7 @@ class TrainPanel(Panel):
         self.save_button = W.Button(description="Save", icon="save")
         self.seconds: float | None = None
         self._live: list[VocabStep] = []
+        self._sizes: list[int] = []
         self._throttle = Throttle(0.1)
         self.train_button.on_click(self._on_train)
         self.stop_button.on_click(self._on_stop)
@@ -279,6 +281,7 @@ class TrainPanel(Panel):
             return
         corpus = self.state.corpus
         self._reset()
+        self._sizes = list(trainer.max_vocab_size)
         on_dask = f" on Dask ({scheduler})" if scheduler else ""
         self.show_status(f"Training on {corpus.name} ({corpus.n_bytes:,} bytes){on_dask}…")
         started = time.perf_counter()
@@ -309,8 +312,10 @@ class TrainPanel(Panel):
 
         def success(trained: Trainer) -> None:
             self.seconds = time.perf_counter() - started
+            self._show_growth(trained)
+            self.show_status(f"Trained in {self.seconds:.1f} s; measuring each size on the corpus…")
             self.state.set_trained(trained, options)
-            self._show_result(trained, corpus.texts)
+            self.summary.value = frame_html(summary_frame(trained, corpus.texts))
             sizes = ", ".join(
                 f"{s} (vocab {len(p) + N_SPECIAL})"
                 for s, p in zip(trained.max_vocab_size, trained.pieces, strict=True)
@@ -366,22 +371,27 @@ class TrainPanel(Panel):
             if self.bars[earlier].bar_style != "success":
                 self.bars[earlier].value = 1.0
                 self.bars[earlier].bar_style = "success"
+                if earlier == "read":  # its last report may predate the end of the corpus
+                    self.notes[earlier].value = f"{n_docs:,} documents"
         if progress.stage not in STAGES:
             return
         step = vocab_step_from_event(event)
+        fraction = progress.fraction
         if step is not None:
             self._live.append(step)
+            target = min(self._sizes) - N_SPECIAL if self._sizes else step.n_pieces
+            fraction = prune_fraction(self._live[0].n_pieces, step.n_pieces, target)
         if not self._throttle(force=step is not None):
             return
         bar = self.bars[progress.stage]
         bar.bar_style = "info"
-        if progress.fraction is not None:
-            bar.value = progress.fraction
+        if fraction is not None:
+            bar.value = fraction
         self.notes[progress.stage].value = progress.note
         if step is not None:
             self.growth.show(vocab_growth_figure(list(self._live), title="pruning…"))
 
-    def _show_result(self, trainer: Trainer, texts: list[str]) -> None:
+    def _show_growth(self, trainer: Trainer) -> None:
         h = trainer.history
         seconds = ", ".join(f"{k} {v:.2f} s" for k, v in h.seconds.items())
         self.growth.show(
@@ -393,7 +403,6 @@ class TrainPanel(Panel):
                 f"{h.candidates:,} candidate pieces ({seconds})",
             ),
         )
-        self.summary.value = frame_html(summary_frame(trainer, texts))
 
     def _on_save(self, _: Any = None) -> None:
         trainer = self.state.trainer
