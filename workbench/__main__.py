@@ -9,11 +9,17 @@ Examples
 
     python -m workbench                       # People's Daily sample, opens a browser tab
     python -m workbench --corpus en_kjv --port 8870 --no-browser
+    python -m workbench --host 0.0.0.0 --file-root ~/class   # a classroom on the network
+
+On a host other than loopback, anyone who can reach the port can use the app, so the path
+fields (corpus, model, save) only reach files under ``--file-root`` (default: the folder the
+server is started in).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import subprocess
 import sys
@@ -22,7 +28,7 @@ from pathlib import Path
 
 from .corpora import DATA_DIR, DEFAULT_SAMPLE, MIXED, SAMPLES
 
-__all__ = ["APP_NOTEBOOK", "CULL_IDLE_SECONDS", "main", "voila_command"]
+__all__ = ["APP_NOTEBOOK", "CULL_IDLE_SECONDS", "is_loopback", "main", "voila_command"]
 
 APP_NOTEBOOK: Path = DATA_DIR / "app.ipynb"
 """The notebook Voilà serves."""
@@ -68,6 +74,20 @@ def voila_command(
     return cmd
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (``localhost``, 127.x.x.x, ``::1``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m workbench",
@@ -80,6 +100,18 @@ def _parser() -> argparse.ArgumentParser:
         f"of a UTF-8 text file (default: {DEFAULT_SAMPLE})",
     )
     p.add_argument("--port", type=int, default=8866, help="port to serve on (default: 8866)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0: every "
+        "network interface, e.g. for a classroom)",
+    )
+    p.add_argument(
+        "--file-root",
+        default=None,
+        help="the only folder whose files the app's path fields may read and write (default: "
+        "none on loopback, the folder the server is started in on any other host)",
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     p.add_argument(
         "--cull-idle-seconds",
@@ -111,13 +143,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "WORKBENCH_SAVE_DIR": os.getcwd(),
         "PYTHONPATH": pythonpath,
     }
+    env.pop("WORKBENCH_FILE_ROOT", None)
+    root = args.file_root
+    if root is None and not is_loopback(args.host):
+        root = os.getcwd()
+    if root is not None:
+        folder = Path(root).expanduser().resolve()
+        if not folder.is_dir():
+            print(f"python -m workbench: --file-root {root!r} is not a folder", file=sys.stderr)
+            return 2
+        env["WORKBENCH_FILE_ROOT"] = str(folder)
     if args.cull_idle_seconds < 1:
         print("python -m workbench: --cull-idle-seconds must be at least 1", file=sys.stderr)
         return 2
     cmd = voila_command(
-        args.port, open_browser=not args.no_browser, cull_idle_seconds=args.cull_idle_seconds
+        args.port,
+        open_browser=not args.no_browser,
+        ip=args.host,
+        cull_idle_seconds=args.cull_idle_seconds,
     )
-    print(f"Serving the workbench at http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", flush=True)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"Serving the workbench at http://{shown}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    if root is not None:
+        print(f"The app's path fields reach only files under {env['WORKBENCH_FILE_ROOT']}")
     if os.name == "posix":  # become the server: signals reach it, no orphan when stopped
         os.execve(cmd[0], cmd, env)
     try:

@@ -49,6 +49,12 @@ class Workbench:
         (People's Daily).
     released
         The model to compare with (default: ``Tokenizer.from_pretrained()``).
+    save_dir
+        The folder relative file names are saved to and read from (default: the folder
+        ``python -m workbench`` was started in, or the working directory).
+    file_root
+        The only folder whose files the path fields may read and write (``python -m workbench
+        --host`` off this machine sets it); None: any the user can reach.
 
     Attributes
     ----------
@@ -73,8 +79,11 @@ class Workbench:
         corpus: str | os.PathLike[str] | Sequence[str] | Corpus | None = None,
         released: Tokenizer | None = None,
         save_dir: str | os.PathLike[str] | None = None,
+        file_root: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.state = AppState(load_corpus(corpus), released=released, save_dir=save_dir)
+        self.state = AppState(
+            load_corpus(corpus), released=released, save_dir=save_dir, file_root=file_root
+        )
         self.corpus = CorpusPanel(self.state)
         self.train = TrainPanel(self.state)
         self.vocab = VocabPanel(self.state)

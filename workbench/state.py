@@ -20,10 +20,12 @@ from bytepiece_core.trainer import Trainer
 from .corpora import Corpus, load_corpus
 from .training import TrainOptions, trained_models
 
-__all__ = ["RELEASED", "SAVE_DIR_ENV", "AppState"]
+__all__ = ["FILE_ROOT_ENV", "RELEASED", "SAVE_DIR_ENV", "AppState"]
 
 SAVE_DIR_ENV = "WORKBENCH_SAVE_DIR"
 """Environment variable naming the folder relative file names are saved to."""
+FILE_ROOT_ENV = "WORKBENCH_FILE_ROOT"
+"""Environment variable naming the only folder the path fields may use (a shared server)."""
 
 RELEASED = "released bytepiece.plus.40k"
 """Menu label of the model that ships with ``bytepiece_core``."""
@@ -49,6 +51,9 @@ class AppState(HasTraits):
     save_dir : Path
         The folder relative file names are saved to: ``WORKBENCH_SAVE_DIR`` (set by ``python -m
         workbench`` to the folder it was started in) or the working directory.
+    file_root : Path or None
+        When set (``WORKBENCH_FILE_ROOT``: a server shared on a network), the only folder whose
+        files the path fields may read or write; None: any file the user can reach.
 
     Examples
     --------
@@ -68,10 +73,15 @@ class AppState(HasTraits):
         corpus: Corpus | None = None,
         released: Tokenizer | None = None,
         save_dir: str | os.PathLike[str] | None = None,
+        file_root: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__()
         where = save_dir if save_dir is not None else os.environ.get(SAVE_DIR_ENV) or os.getcwd()
         self.save_dir = Path(where).expanduser().resolve()
+        root = file_root if file_root is not None else os.environ.get(FILE_ROOT_ENV) or None
+        self.file_root = Path(root).expanduser().resolve() if root else None
+        if self.file_root is not None:
+            self.save_dir = self.file_root
         self._released = released if released is not None else Tokenizer.from_pretrained()
         self.corpus = corpus if corpus is not None else load_corpus()
         self.options = TrainOptions()
@@ -93,6 +103,34 @@ class AppState(HasTraits):
         """Add (or replace) a model in the menus, before the released one."""
         rest = {k: v for k, v in self.models.items() if k not in (label, RELEASED)}
         self.models = {**rest, label: tokenizer, RELEASED: self._released}
+
+    def path(self, name: str | os.PathLike[str]) -> Path:
+        """The absolute path a typed name stands for: relative names under ``save_dir``; with a
+        ``file_root``, a path outside it is refused (``PermissionError`` naming the root).
+
+        >>> state = AppState(load_corpus(["ab\\n"]), file_root="/srv/class")
+        >>> state.path("m.json")
+        PosixPath('/srv/class/m.json')
+        >>> state.path("/etc/passwd")
+        Traceback (most recent call last):
+        ...
+        PermissionError: this server only reads and writes files under /srv/class, not /etc/passwd
+        """
+        path = Path(name).expanduser()
+        path = (path if path.is_absolute() else self.save_dir / path).resolve()
+        root = self.file_root
+        if root is not None and path != root and root not in path.parents:
+            raise PermissionError(
+                f"this server only reads and writes files under {root}, not {path}"
+            )
+        return path
+
+    def readable(self, name: str | os.PathLike[str]) -> Path:
+        """:meth:`path`, for a file that must exist (``FileNotFoundError`` naming it)."""
+        path = self.path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"no file at {path}")
+        return path
 
     def default_model(self) -> str:
         """Label of the model a panel shows first: the largest trained one, else the released.

@@ -130,7 +130,9 @@ class CorpusPanel(Panel):
         if not path:
             self.show_error(ValueError("type the path of a UTF-8 text file first"), "loading")
             return
-        corpus = self.guarded(f"loading {path}", load_corpus, path)
+        corpus = self.guarded(
+            f"loading {path}", lambda: load_corpus(str(self.state.readable(path)))
+        )
         if corpus is not None:
             self._use(corpus)
 
@@ -139,8 +141,8 @@ class CorpusPanel(Panel):
     def refresh(self) -> None:
         """Show the current corpus: summary, scripts and first lines."""
         corpus = self.state.corpus
-        if corpus.name in SAMPLES or corpus.name == MIXED:
-            self.sample.value = corpus.name
+        # an uploaded or loaded corpus leaves no sample chosen, so choosing one loads it
+        self.sample.value = corpus.name if corpus.name in SAMPLES or corpus.name == MIXED else None
         summary = corpus_summary(corpus)
         frame = pd.DataFrame(
             {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
+from bytepiece_core import Tokenizer
 from bytepiece_core.dask import connect, parse_scheduler
 from bytepiece_core.model import N_SPECIAL
 from bytepiece_core.sizes import parse_size
@@ -28,6 +30,7 @@ from bytepiece_core.trainer import Stage, Trainer, TrainEvent, VocabStep
 from ..figures import vocab_growth_figure
 from ..html import frame_html
 from ..jobs import Job, Stopped
+from ..models import download_links_html, tokenizer_from_upload
 from ..state import AppState
 from ..tables import metrics_frame
 from ..training import (
@@ -40,7 +43,7 @@ from ..training import (
     trained_models,
     vocab_step_from_event,
 )
-from ._base import Panel, Throttle, section
+from ._base import Panel, Throttle, section, sync_model_menu
 
 __all__ = ["TrainPanel", "summary_frame"]
 
@@ -194,6 +197,25 @@ class TrainPanel(Panel):
             layout=W.Layout(width="380px"),
         )
         self.save_dir_note = W.HTML(f"<small>in {html.escape(str(state.save_dir))}</small>")
+        # model files in the browser: download any model, load one into every tab
+        self.export_model = W.Dropdown(description="Model", layout=W.Layout(width="380px"))
+        self.export_button = W.Button(description="Prepare downloads", icon="download")
+        self.downloads = W.HTML()
+        self.model_upload = W.FileUpload(
+            accept=".json,.zip", multiple=False, description="Upload model"
+        )
+        self.model_path = W.Text(
+            placeholder="/path/to/model.json or .zip",
+            description="Model path",
+            layout=W.Layout(width="380px"),
+        )
+        self.model_load = W.Button(description="Load model", icon="folder-open")
+        self.export_button.on_click(self._on_export)
+        self.export_model.observe(lambda change: setattr(self.downloads, "value", ""), "value")
+        self.model_upload.observe(self._on_model_upload, "value")
+        self.model_load.on_click(self._on_model_load)
+        state.observe(lambda change: self._sync_export_menu(), "models")
+        self._sync_export_menu()
         self.save_button = W.Button(description="Save", icon="save")
         self.seconds: float | None = None
         self._live: list[VocabStep] = []
@@ -238,6 +260,15 @@ class TrainPanel(Panel):
                 self.growth.box,
                 self.summary,
                 W.HBox([self.save_path, self.save_button, self.save_dir_note]),
+                section(
+                    "Model files",
+                    "Download a model as a BytePiece model, an HF tokenizer.json or a "
+                    "SentencePiece model (same ids in each), or load a BytePiece model: it "
+                    "joins the model menus of every tab.",
+                ),
+                W.HBox([self.export_model, self.export_button]),
+                self.downloads,
+                W.HBox([self.model_path, self.model_load, self.model_upload]),
             ]
         )
 
@@ -412,7 +443,7 @@ class TrainPanel(Panel):
                 raise ValueError("train a model first")
             if not name:
                 raise ValueError("type a file name to save the model to, e.g. model.json")
-            path = save_target(name, self.state.save_dir)
+            path = save_target(self.state.path(name))
             trainer.save(path)
         except Exception as exc:
             self.show_error(exc, "saving")
@@ -424,17 +455,61 @@ class TrainPanel(Panel):
             files = ", ".join(f"{path.name}.{size}" for size in sizes)
             self.show_status(f"Saved {len(sizes)} models to {path.parent}: {files}", "ok")
 
+    # -- model files -----------------------------------------------------------------------
 
-def save_target(name: str, save_dir: Path) -> Path:
-    """The absolute path a typed file name saves to: relative names under ``save_dir``. A
-    missing folder or a folder given as the file is refused with an error naming it.
+    def _sync_export_menu(self) -> None:
+        sync_model_menu(self.export_model, list(self.state.models), self.state.default_model())
 
-    >>> str(save_target("m.json", Path("/tmp")))
-    '/tmp/m.json'
+    def _on_export(self, _: Any = None) -> None:
+        label = self.export_model.value
+        if label is None:
+            return
+        stem = re.sub(r"[^\w.-]+", "_", label.split(" (")[0]).strip("_")
+        links = self.guarded(
+            "preparing the downloads", download_links_html, self.state.models[label], stem
+        )
+        if links is not None:
+            self.downloads.value = links
+            self.show_status(f"Downloads of {label} are ready: click a format below.", "ok")
+
+    def _add_loaded(self, name: str, tok: Tokenizer) -> None:
+        label = f"loaded {Path(name).name} (vocab {tok.vocab_size})"
+        self.state.add_model(label, tok)
+        self.show_status(f"Loaded {name} as {label!r}: it is in every tab's model menus.", "ok")
+
+    def _on_model_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        item = files[0]
+        tok = self.guarded(
+            f"reading {item['name']}", tokenizer_from_upload, item["name"], bytes(item["content"])
+        )
+        if tok is not None:
+            self._add_loaded(item["name"], tok)
+
+    def _on_model_load(self, _: Any = None) -> None:
+        name = self.model_path.value.strip()
+        try:
+            if not name:
+                raise ValueError("type the path of a BytePiece model (.json or .zip) first")
+            path = self.state.readable(name)
+            tok = tokenizer_from_upload(path.name, path.read_bytes())
+        except Exception as exc:
+            self.show_error(exc, f"loading {name or 'a model'}")
+            return
+        self._add_loaded(str(path), tok)
+
+
+def save_target(path: Path) -> Path:
+    """``path`` if a model can be saved there: a missing folder or a folder given as the file
+    is refused with an error naming it.
+
+    >>> save_target(Path("/no/such/folder/m.json"))
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot save to /no/such/folder/m.json: the folder /no/such/folder does not exist
     """
-    path = Path(name).expanduser()
-    if not path.is_absolute():
-        path = save_dir / path
     if path.is_dir():
         raise ValueError(f"{path} is a folder: type a file name, e.g. {path / 'model.json'}")
     if not path.parent.is_dir():
