@@ -303,7 +303,9 @@ def test_figure_slot_creates_its_widget_when_shown(small_tok: Tokenizer) -> None
     first = lattice_figure(small_tok.lattice("ab", alpha=1.0))
     slot.show(first)
     assert slot.widget is None and slot.box.children == ()
-    assert slot.figure is first and slot.layout.width == 700
+    # the figure fills the panel's width, at most 700 px (no fixed width: narrow pages fit)
+    assert slot.figure is first and slot.layout.width is None and slot.layout.autosize
+    assert slot.box.layout.width == "100%" and slot.box.layout.max_width == "700px"
     slot.activate()
     widget = slot.widget
     assert isinstance(widget, go.FigureWidget) and slot.box.children == (widget,)

@@ -34,6 +34,10 @@ APP_NOTEBOOK: Path = DATA_DIR / "app.ipynb"
 """The notebook Voilà serves."""
 
 
+TEMPLATE = "workbench"
+"""The page template (``workbench/data/voila/templates/workbench``: Voilà's lab template
+without its CDN stylesheets); Voilà finds it through ``JUPYTER_PATH``."""
+
 # Seconds a kernel whose page was closed (no connection, idle) lives on before it is ended.
 CULL_IDLE_SECONDS = 60
 
@@ -64,6 +68,7 @@ def voila_command(
         f"--Voila.ip={ip}",
         "--show_tracebacks=True",
         "--theme=light",
+        f"--template={TEMPLATE}",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
         f"--MappingKernelManager.cull_interval={max(1, min(cull_idle_seconds, 30))}",
         "--MappingKernelManager.cull_connected=False",
@@ -137,11 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = str(Path(__file__).resolve().parents[1])
     pythonpath = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     # the kernel runs in the app notebook's folder; files are saved where the user started
+    jupyter_path = os.pathsep.join(
+        p for p in (str(DATA_DIR), os.environ.get("JUPYTER_PATH", "")) if p
+    )
     env = {
         **os.environ,
         "WORKBENCH_CORPUS": corpus,
         "WORKBENCH_SAVE_DIR": os.getcwd(),
         "PYTHONPATH": pythonpath,
+        "JUPYTER_PATH": jupyter_path,  # where Voilà finds the page template
     }
     env.pop("WORKBENCH_FILE_ROOT", None)
     root = args.file_root

@@ -31,7 +31,16 @@ from .state import AppState
 
 __all__ = ["Workbench"]
 
-_HEADER = (
+# Controls in a row wrap onto the next line on a narrow page, and nothing is wider than the
+# page, so the app reads at 800 px without scrolling sideways.
+_STYLE = """<style>
+.bytepiece-workbench { max-width: 100%; }
+.bytepiece-workbench .widget-hbox { flex-wrap: wrap; }
+.bytepiece-workbench .widget-inline-hbox, .bytepiece-workbench .widget-textarea,
+.bytepiece-workbench .widget-html, .bytepiece-workbench .js-plotly-plot { max-width: 100%; }
+.bytepiece-workbench .widget-html-content { overflow-x: auto; max-width: 100%; }
+</style>"""
+_HEADER = _STYLE + (
     "<div style='display:flex;align-items:baseline;gap:12px'>"
     "<h2 style='margin:4px 0'>BytePiece Workbench</h2>"
     "<span style='color:#666'>train, see and tune minimum-entropy tokenizers</span></div>"

@@ -9,7 +9,9 @@ are printed. The browser is never downloaded: without ``/usr/bin/chromium`` (or
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -163,7 +165,7 @@ def test_train_and_see_the_app_in_chromium(
             # Train tab: click Train and wait for the run to finish
             page.get_by_role("tab", name="Train").click()
             page.get_by_role("button", name="Train").click()
-            status = page.get_by_text("Trained in")
+            status = page.get_by_text(re.compile("Trained in .* with the refined algorithm"))
             expect(status).to_be_visible(timeout=TRAIN_TIMEOUT)
             # the Train panel trains with the refined algorithm: the sizes asked for
             assert "2000 (vocab 2000), 1000 (vocab 1000)" in status.inner_text()
@@ -199,6 +201,140 @@ def test_train_and_see_the_app_in_chromium(
     with capsys.disabled():
         print("\nworkbench screenshots:", *(f"  {s}" for s in shots), sep="\n")
     assert all(s.stat().st_size > 10_000 for s in shots)
+
+
+NARROW = 800  # px: a laptop window split in two, a projector
+
+
+def _no_sideways_scroll(page: Any) -> None:
+    """Nothing in the page is wider than the window (no horizontal scrolling)."""
+    wide = page.evaluate(
+        """() => {
+            const w = document.documentElement.clientWidth;
+            const roots = [document.documentElement, document.body,
+                           ...document.querySelectorAll('.bytepiece-workbench, .jp-OutputArea')];
+            return roots.filter(e => e.scrollWidth > w + 2)
+                        .map(e => e.className + ' ' + e.scrollWidth);
+        }"""
+    )
+    assert not wide, f"wider than {NARROW} px: {wide}"
+
+
+def test_a_lab_session_at_800_px(
+    chromium: str, app_url: str, screenshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 800 px: every tab fits the window; a size that is not reached is said so; the
+    vocabulary plot gets points while training still runs; a downloaded tokenizer.json loads
+    in HF tokenizers and gives the downloaded BytePiece model's ids; Compare's Train all
+    succeeds in the background."""
+    import tokenizers
+    from playwright.sync_api import expect, sync_playwright
+
+    from bytepiece_core import Tokenizer
+
+    shots: list[Path] = []
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="workbench-chromium-"),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": NARROW, "height": 1000},
+            accept_downloads=True,
+        )
+        try:
+            context.route("**/*", _local_only)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            def visible(selector: str) -> Any:
+                return page.locator(f"{selector} >> visible=true")
+
+            def shot(name: str) -> None:
+                path = screenshots / f"narrow-{len(shots) + 1:02d}-{name}.png"
+                page.screenshot(path=str(path), full_page=True)
+                shots.append(path)
+
+            page.goto(app_url, timeout=PAGE_TIMEOUT)
+            page.wait_for_selector(".bytepiece-workbench", timeout=PAGE_TIMEOUT)
+            expect(visible(".main-svg").first).to_be_visible(timeout=30_000)
+            _no_sideways_scroll(page)
+            shot("corpus")
+
+            # the reference algorithm cannot reach 3000 on the bundled corpus: said so
+            page.get_by_role("tab", name="Train").click()
+            visible("select").filter(has_text="refined (reaches").first.select_option("bytepiece")
+            sizes = visible("input[type=text]").first
+            sizes.fill("3000, 2000")
+            sizes.press("Enter")
+            page.get_by_role("button", name="Train", exact=True).click()
+            expect(page.get_by_text("Not reached: 3,000 (got").first).to_be_visible(
+                timeout=TRAIN_TIMEOUT
+            )
+            expect(visible("select").filter(has_text="size not reached").first).to_be_attached()
+            _no_sideways_scroll(page)
+            shot("train-not-reached")
+
+            # the refined algorithm on all the samples: points appear while it still runs
+            page.get_by_role("tab", name="Corpus").click()
+            visible("select").filter(has_text="mixed").first.select_option("mixed")
+            expect(page.get_by_text("Using mixed").first).to_be_visible(timeout=60_000)
+            page.get_by_role("tab", name="Train").click()
+            visible("select").filter(has_text="refined (reaches").first.select_option("refined")
+            sizes.fill("8000, 4000, 2000, 1000")
+            sizes.press("Enter")
+            page.get_by_role("button", name="Train", exact=True).click()
+            points_while_running = 0
+            deadline = time.monotonic() + TRAIN_TIMEOUT / 1000
+            while time.monotonic() < deadline:
+                running = page.get_by_text("Training on").count() > 0
+                points = visible(".scatterlayer .point").count()
+                if running and points:
+                    points_while_running = max(points_while_running, points)
+                if page.get_by_text(re.compile("Trained in .* refined algorithm")).count():
+                    break
+                time.sleep(0.05)
+            assert points_while_running >= 2, "the vocabulary plot was empty during the run"
+            shot("train-refined")
+
+            # download the largest model as BytePiece and as HF tokenizer.json
+            page.get_by_role("button", name="Prepare downloads").click()
+            files = {}
+            for label in ("BytePiece model", "HF tokenizer.json"):
+                with page.expect_download() as info:
+                    page.get_by_role("link", name=label).click()
+                files[label] = info.value.path()
+            ours = Tokenizer(json.loads(Path(files["BytePiece model"]).read_text()))
+            hf = tokenizers.Tokenizer.from_file(str(files["HF tokenizer.json"]))
+            text = "中国人民银行今天宣布，将进一步扩大开放。\nIn the beginning God created"
+            assert ours.vocab_size == 8000
+            assert hf.encode(text, add_special_tokens=False).ids == ours.encode(text)
+
+            # Compare: Train all runs in the background and fills the like-for-like table
+            page.get_by_role("tab", name="Compare").click()
+            expect(visible(".wb-token").first).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Train all").click()
+            expect(page.get_by_role("button", name="Train all")).to_be_disabled()
+            page.get_by_role("tab", name="Lattice").click()  # the app answers meanwhile
+            expect(visible(".barlayer .point").first).to_be_visible(timeout=30_000)
+            _no_sideways_scroll(page)
+            shot("lattice")
+            page.get_by_role("tab", name="Compare").click()
+            expect(page.get_by_text("All trained at").first).to_be_visible(timeout=180_000)
+            expect(visible(".wb-table td").get_by_text("SentencePiece unigram")).to_be_visible()
+            _no_sideways_scroll(page)
+            shot("compare")
+            for tab in ("Vocabulary", "Entropy", "Tune"):
+                page.get_by_role("tab", name=tab).click()
+                page.wait_for_timeout(1500)
+                _no_sideways_scroll(page)
+                shot(tab.lower())
+            assert not errors, f"JavaScript errors in the page: {errors}"
+        finally:
+            context.close()
+    with capsys.disabled():
+        print("\nworkbench screenshots at 800 px:", *(f"  {s}" for s in shots), sep="\n")
 
 
 def _kernels(pid: int) -> list[int]:

@@ -3,6 +3,7 @@ to keep model menus in step with the state."""
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from ..jobs import Job
 from ..state import AppState
 from ._slot import FigureSlot
 
-__all__ = ["Panel", "Throttle", "section", "sync_model_menu"]
+__all__ = ["Panel", "Throttle", "labeled", "section", "sync_model_menu"]
 
 log = logging.getLogger("workbench")
 
@@ -24,6 +25,26 @@ def section(title: str, note: str = "") -> W.HTML:
     """A small heading with an optional explanation under it."""
     extra = f"<div style='color:#666;font-size:12px'>{note}</div>" if note else ""
     return W.HTML(f"<h4 style='margin:10px 0 2px 0'>{title}</h4>{extra}")
+
+
+def labeled(control: W.Widget, label: str, api: str, help_text: str) -> W.VBox:
+    """``control`` under a plain-language ``label``, with a help line beneath that names the
+    API option it sets (for those who move on to code) and says what it does.
+
+    The help is on the page, not in a tooltip: ipywidgets shows no tooltip on a control that
+    has a description.
+
+    >>> box = labeled(W.IntText(), "Minimum count", "min_count", "a piece must occur this often")
+    >>> box.children[0].description, "min_count" in box.children[1].value
+    ('Minimum count', True)
+    """
+    control.description = label
+    help_line = W.HTML(
+        f"<div class='wb-help' style='color:#666;font-size:11px;margin:-4px 0 6px 8px;"
+        f"max-width:460px;line-height:1.3'><code>{html.escape(api)}</code> · "
+        f"{html.escape(help_text)}</div>"
+    )
+    return W.VBox([control, help_line])
 
 
 def sync_model_menu(

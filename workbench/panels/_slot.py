@@ -23,8 +23,9 @@ class FigureSlot:
     Parameters
     ----------
     width
-        Width in pixels given to every figure shown (a widget created in a hidden tab
-        cannot measure its container).
+        The widest a figure shown here gets, in pixels; narrower pages get a narrower figure
+        (it fills the panel's width: the widget is created once its tab is shown, when it
+        can measure the page, and plotly resizes it with the window).
 
     Attributes
     ----------
@@ -36,7 +37,7 @@ class FigureSlot:
 
     def __init__(self, width: int | None = None) -> None:
         self.width = width
-        self.box = W.Box()
+        self.box = W.Box(layout=W.Layout(width="100%", max_width=f"{width}px" if width else None))
         self.widget: go.FigureWidget | None = None
         self.active = False
         self._figure: go.Figure | None = None
@@ -58,8 +59,7 @@ class FigureSlot:
 
     def show(self, figure: go.Figure) -> None:
         """Show ``figure``: update the widget in place, or keep it until the panel is shown."""
-        if self.width is not None:
-            figure.update_layout(width=self.width)
+        figure.update_layout(width=None, autosize=True)
         if self.widget is not None:
             update_figure_widget(self.widget, figure)
         elif self.active:

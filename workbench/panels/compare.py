@@ -77,12 +77,10 @@ class ComparePanel(Panel):
         self.corpus_table = W.HTML()
         self.peer_button = W.Button(
             description="Train all",
-            icon="cogs",
             layout=W.Layout(width="120px"),
         )
         self.peer_stop = W.Button(
             description="Stop",
-            icon="stop",
             button_style="danger",
             disabled=True,
             layout=W.Layout(width="90px"),

@@ -73,7 +73,7 @@ class CorpusPanel(Panel):
         self.path = W.Text(
             placeholder="/path/to/corpus.txt", description="Path", layout=W.Layout(width="420px")
         )
-        self.load_button = W.Button(description="Load file", icon="folder-open")
+        self.load_button = W.Button(description="Load file")
         self.summary = W.HTML()
         self.preview = W.HTML()
         self.scripts = self.slot(width=640)

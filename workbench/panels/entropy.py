@@ -64,9 +64,7 @@ class EntropyPanel(Panel):
         super().__init__(state)
         self.order = W.IntSlider(value=6, min=1, max=10, description="order")
         self.all_samples = W.Checkbox(value=False, description="compare bundled samples")
-        self.compute_button = W.Button(
-            description="Compute", icon="calculator", button_style="primary"
-        )
+        self.compute_button = W.Button(description="Compute", button_style="primary")
         self.curve = self.slot(width=760)
         self.sentence = W.Dropdown(description="Sentence", layout=W.Layout(width="640px"))
         self.surprisal = self.slot(width=1150)

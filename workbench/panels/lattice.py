@@ -79,7 +79,7 @@ class LatticePanel(Panel):
         )
         self.n_samples = W.IntSlider(value=5, min=1, max=20, description="samples")
         self.seed = W.IntText(value=0, description="first seed", layout=W.Layout(width="200px"))
-        self.sample_button = W.Button(description="Sample", icon="random")
+        self.sample_button = W.Button(description="Sample")
         self.figure = self.slot()
         self.info = W.HTML()
         self.samples = W.HTML()

@@ -43,7 +43,7 @@ from ..training import (
     trained_models,
     vocab_step_from_event,
 )
-from ._base import Panel, Throttle, section, sync_model_menu
+from ._base import Panel, Throttle, labeled, section, sync_model_menu
 
 __all__ = ["TrainPanel", "summary_frame"]
 
@@ -89,7 +89,7 @@ class TrainPanel(Panel):
         super().__init__(state)
         o = state.options
         wide = W.Layout(width="300px")
-        style = {"description_width": "130px"}
+        style = {"description_width": "150px"}
         self.sizes = W.Text(
             value=", ".join(str(s) for s in [2000, 1000, 500]),
             description="max_vocab_size",
@@ -167,10 +167,8 @@ class TrainPanel(Panel):
             selected_index=None,
         )
         self.advanced.set_title(0, "Advanced")
-        self.train_button = W.Button(description="Train", button_style="primary", icon="play")
-        self.stop_button = W.Button(
-            description="Stop", button_style="danger", icon="stop", disabled=True
-        )
+        self.train_button = W.Button(description="Train", button_style="primary")
+        self.stop_button = W.Button(description="Stop", button_style="danger", disabled=True)
         self.bars: dict[str, W.FloatProgress] = {}
         self.notes: dict[str, W.Label] = {}
         rows = []
@@ -199,7 +197,7 @@ class TrainPanel(Panel):
         self.save_dir_note = W.HTML(f"<small>in {html.escape(str(state.save_dir))}</small>")
         # model files in the browser: download any model, load one into every tab
         self.export_model = W.Dropdown(description="Model", layout=W.Layout(width="380px"))
-        self.export_button = W.Button(description="Prepare downloads", icon="download")
+        self.export_button = W.Button(description="Prepare downloads")
         self.downloads = W.HTML()
         self.model_upload = W.FileUpload(
             accept=".json,.zip", multiple=False, description="Upload model"
@@ -209,14 +207,14 @@ class TrainPanel(Panel):
             description="Model path",
             layout=W.Layout(width="380px"),
         )
-        self.model_load = W.Button(description="Load model", icon="folder-open")
+        self.model_load = W.Button(description="Load model")
         self.export_button.on_click(self._on_export)
         self.export_model.observe(lambda change: setattr(self.downloads, "value", ""), "value")
         self.model_upload.observe(self._on_model_upload, "value")
         self.model_load.on_click(self._on_model_load)
         state.observe(lambda change: self._sync_export_menu(), "models")
         self._sync_export_menu()
-        self.save_button = W.Button(description="Save", icon="save")
+        self.save_button = W.Button(description="Save")
         self.seconds: float | None = None
         self._live: list[VocabStep] = []
         self._sizes: list[int] = []
@@ -236,19 +234,75 @@ class TrainPanel(Panel):
                     [
                         W.VBox(
                             [
-                                self.sizes,
-                                self.algorithm,
-                                self.order,
-                                self.max_piece_length,
-                                self.min_count,
+                                labeled(
+                                    self.sizes,
+                                    "Vocabulary sizes",
+                                    "max_vocab_size",
+                                    "one or more, e.g. 8000, 4000: token ids, the 3 special ones "
+                                    "included. Larger: longer pieces, fewer tokens per text, a "
+                                    "bigger embedding table. Typical: 8000-64000.",
+                                ),
+                                labeled(
+                                    self.algorithm,
+                                    "Algorithm",
+                                    "algorithm",
+                                    "refined re-estimates the pieces' probabilities and prunes "
+                                    "to exactly the size; bytepiece is the reference's, exactly, "
+                                    "and may stop short of the size.",
+                                ),
+                                labeled(
+                                    self.order,
+                                    "Context (bytes)",
+                                    "order",
+                                    "bytes of context of the n-gram model that proposes words "
+                                    "(reference algorithm only). Typical 6; higher finds "
+                                    "longer words and needs more memory.",
+                                ),
+                                labeled(
+                                    self.max_piece_length,
+                                    "Longest piece (bytes)",
+                                    "max_piece_length",
+                                    "no piece is longer; 36 bytes hold 12 Chinese characters.",
+                                ),
+                                labeled(
+                                    self.min_count,
+                                    "Minimum count",
+                                    "min_count",
+                                    "a piece must occur at least this often. Typical 2; higher "
+                                    "keeps fewer, surer pieces (the reference may then fall "
+                                    "short of the size).",
+                                ),
                             ]
                         ),
                         W.VBox(
                             [
-                                self.isolate_digits,
-                                self.ensure_unicode,
-                                self.workers,
-                                self.batch_size,
+                                labeled(
+                                    self.isolate_digits,
+                                    "Digits alone",
+                                    "isolate_digits",
+                                    "every digit is a token of its own (no piece holds one).",
+                                ),
+                                labeled(
+                                    self.ensure_unicode,
+                                    "Whole characters",
+                                    "ensure_unicode",
+                                    "pieces are whole UTF-8 characters: no piece ends inside "
+                                    "a character.",
+                                ),
+                                labeled(
+                                    self.workers,
+                                    "Threads",
+                                    "workers",
+                                    "CPU threads for the counting passes; any number gives "
+                                    "the same model.",
+                                ),
+                                labeled(
+                                    self.batch_size,
+                                    "Batch (lines)",
+                                    "batch_size",
+                                    "lines read at a time: memory and how often progress "
+                                    "moves, not the model.",
+                                ),
                             ]
                         ),
                     ]

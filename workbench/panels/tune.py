@@ -68,12 +68,8 @@ class TunePanel(Panel):
         self.heldout = W.FloatSlider(
             value=0.1, min=0.0, max=0.5, step=0.05, description="held out", readout_format=".0%"
         )
-        self.run_button = W.Button(
-            description="Run sweep", icon="line-chart", button_style="primary"
-        )
-        self.stop_button = W.Button(
-            description="Stop", icon="stop", button_style="danger", disabled=True
-        )
+        self.run_button = W.Button(description="Run sweep", button_style="primary")
+        self.stop_button = W.Button(description="Stop", button_style="danger", disabled=True)
         self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, layout=W.Layout(width="260px"))
         self.progress_note = W.Label()
         self.size = W.SelectionSlider(
@@ -91,7 +87,7 @@ class TunePanel(Panel):
         )
         self.segmented = W.HTML()
         self.row = W.HTML()
-        self.add_button = W.Button(description="Add to models", icon="plus", disabled=True)
+        self.add_button = W.Button(description="Add to models", disabled=True)
         self._throttle = Throttle(0.1)
         self._fill_sample()
         self.run_button.on_click(self._on_run)
