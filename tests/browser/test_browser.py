@@ -264,7 +264,9 @@ def test_a_lab_session_at_800_px(
 
             # the reference algorithm cannot reach 3000 on the bundled corpus: said so
             page.get_by_role("tab", name="Train").click()
-            visible("select").filter(has_text="refined (reaches").first.select_option("bytepiece")
+            visible("select").filter(has_text="refined (reaches").first.select_option(
+                label="bytepiece (the reference, exactly)"
+            )
             sizes = visible("input[type=text]").first
             sizes.fill("3000, 2000")
             sizes.press("Enter")
@@ -278,24 +280,39 @@ def test_a_lab_session_at_800_px(
 
             # the refined algorithm on all the samples: points appear while it still runs
             page.get_by_role("tab", name="Corpus").click()
-            visible("select").filter(has_text="mixed").first.select_option("mixed")
+            visible("select").filter(has_text="mixed").first.select_option(
+                label="All bundled samples (mixed)"
+            )
             expect(page.get_by_text("Using mixed").first).to_be_visible(timeout=60_000)
             page.get_by_role("tab", name="Train").click()
-            visible("select").filter(has_text="refined (reaches").first.select_option("refined")
+            visible("select").filter(has_text="refined (reaches").first.select_option(
+                label="refined (reaches the size asked for)"
+            )
             sizes.fill("8000, 4000, 2000, 1000")
             sizes.press("Enter")
             page.get_by_role("button", name="Train", exact=True).click()
+            expect(page.get_by_text("Training on mixed").first).to_be_visible(timeout=10_000)
             points_while_running = 0
+            polls = []
             deadline = time.monotonic() + TRAIN_TIMEOUT / 1000
             while time.monotonic() < deadline:
-                running = page.get_by_text("Training on").count() > 0
-                points = visible(".scatterlayer .point").count()
-                if running and points:
-                    points_while_running = max(points_while_running, points)
-                if page.get_by_text(re.compile("Trained in .* refined algorithm")).count():
+                state = page.evaluate(
+                    """() => ({
+                        status: [...document.querySelectorAll('.wb-status')]
+                            .filter(e => e.offsetParent !== null).map(e => e.innerText).join(' | '),
+                        points: [...document.querySelectorAll('.scatterlayer .point')]
+                            .filter(e => e.getBoundingClientRect().width > 0).length,
+                    })"""
+                )
+                polls.append(state)
+                if "Training on" in state["status"]:
+                    points_while_running = max(points_while_running, state["points"])
+                if re.search("Trained in .* with the refined algorithm:", state["status"]):
                     break
                 time.sleep(0.05)
-            assert points_while_running >= 2, "the vocabulary plot was empty during the run"
+            assert points_while_running >= 2, (
+                f"the vocabulary plot was empty during the run: {polls}"
+            )
             shot("train-refined")
 
             # download the largest model as BytePiece and as HF tokenizer.json

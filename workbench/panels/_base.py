@@ -40,7 +40,7 @@ def labeled(control: W.Widget, label: str, api: str, help_text: str) -> W.VBox:
     """
     control.description = label
     help_line = W.HTML(
-        f"<div class='wb-help' style='color:#666;font-size:11px;margin:-4px 0 6px 8px;"
+        f"<div class='wb-help' style='color:#666;font-size:11px;margin:0 0 6px 8px;"
         f"max-width:460px;line-height:1.3'><code>{html.escape(api)}</code> · "
         f"{html.escape(help_text)}</div>"
     )

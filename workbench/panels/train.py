@@ -31,7 +31,7 @@ from ..figures import vocab_growth_figure
 from ..html import frame_html
 from ..jobs import Job, Stopped
 from ..models import download_links_html, tokenizer_from_upload
-from ..state import AppState
+from ..state import RELEASED, AppState
 from ..tables import metrics_frame
 from ..training import (
     STAGES,
@@ -512,7 +512,10 @@ class TrainPanel(Panel):
     # -- model files -----------------------------------------------------------------------
 
     def _sync_export_menu(self) -> None:
-        sync_model_menu(self.export_model, list(self.state.models), self.state.default_model())
+        keep = self.export_model.value != RELEASED  # a new trained model replaces the released
+        sync_model_menu(
+            self.export_model, list(self.state.models), self.state.default_model(), keep=keep
+        )
 
     def _on_export(self, _: Any = None) -> None:
         label = self.export_model.value
