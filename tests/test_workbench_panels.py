@@ -716,6 +716,16 @@ def test_entropy_curve_and_surprisal(wb: Workbench) -> None:
     gold = gold_for(corpus, sentence)
     assert gold is not None, "lines with a gold segmentation come first"
     frame = analysis.ngram_model(corpus.texts, order=4).surprisal(sentence)
+    # per character (the default): each character's bytes summed, cuts between characters
+    assert panel.unit.value == "char"
+    lines = {t.name: t for t in panel.surprisal.data}
+    per_char = [sum(frame["order_3"][frame["char_index"] == c]) for c in range(len(sentence))]
+    got = [np.nan if v is None else v for v in lines["order 3"].y]
+    np.testing.assert_allclose(got, per_char, equal_nan=True)
+    gold_x = [x for x in lines["gold boundary"].x if x is not None]
+    assert gold_x == [c - 0.5 for c in np.cumsum([len(w) for w in gold])[:-1] for _ in range(2)]
+    # per byte
+    panel.unit.value = "byte"
     lines = {t.name: t for t in panel.surprisal.data}
     assert set(lines) == {"order 1", "order 2", "order 3", "gold boundary", "n-gram cut"}
     got = [np.nan if v is None else v for v in lines["order 3"].y]

@@ -11,7 +11,7 @@ from copy import deepcopy
 
 import plotly.graph_objects as go
 
-from .entropy import ngram_entropy_figure, order_columns, surprisal_figure
+from .entropy import char_surprisal, ngram_entropy_figure, order_columns, surprisal_figure
 from .lattice import assign_lanes, char_ticks, lattice_figure
 from .sweep import METRICS, mdl_size, sweep_figure
 from .training import step_label, vocab_growth_figure
@@ -21,6 +21,7 @@ __all__ = [
     "METRICS",
     "assign_lanes",
     "category_figure",
+    "char_surprisal",
     "char_ticks",
     "lattice_figure",
     "mdl_size",

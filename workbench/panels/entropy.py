@@ -14,6 +14,7 @@ from bytepiece_core.metrics import score_segmentation
 
 from ..corpora import SAMPLES, Corpus, load_lines
 from ..figures import (
+    char_surprisal,
     ngram_entropy_figure,
     surprisal_figure,
     sweep_figure,
@@ -67,6 +68,11 @@ class EntropyPanel(Panel):
         self.compute_button = W.Button(description="Compute", button_style="primary")
         self.curve = self.slot(width=760)
         self.sentence = W.Dropdown(description="Sentence", layout=W.Layout(width="640px"))
+        self.unit = W.ToggleButtons(
+            options=[("per character", "char"), ("per byte", "byte")],
+            value="char",
+            tooltip="per character: each character's bytes summed",
+        )
         self.surprisal = self.slot(width=1150)
         self.cuts = W.HTML()
         self.sweep = self.slot(width=1150)
@@ -75,6 +81,7 @@ class EntropyPanel(Panel):
         self._computed_for: tuple[int, int, bool] | None = None
         self.compute_button.on_click(self._on_compute)
         self.sentence.observe(lambda change: self.refresh_sentence(), "value")
+        self.unit.observe(lambda change: self.refresh_sentence(), "value")
         state.observe(self._on_corpus, "corpus")
         state.observe(lambda change: self.refresh_sweep(), "sweep")
         self._fill_sentences()
@@ -90,11 +97,13 @@ class EntropyPanel(Panel):
                 self.curve.box,
                 section(
                     "Where are the word boundaries?",
-                    "Surprisal of each byte under the n-gram model: inside a word the next "
-                    "byte is predictable, across a boundary it is not. Dotted: gold word "
-                    "boundaries; triangles: cuts of the n-gram Viterbi segmentation.",
+                    "Surprisal under the n-gram model: inside a word what comes next is "
+                    "predictable, across a boundary it is not. Per character (its bytes "
+                    "summed) hides the rhythm of UTF-8, where a Chinese character's second "
+                    "and third bytes are nearly certain. Dotted: gold word boundaries; "
+                    "triangles: cuts of the n-gram Viterbi segmentation.",
                 ),
-                self.sentence,
+                W.HBox([self.sentence, self.unit]),
                 self.surprisal.box,
                 self.cuts,
                 section("Bits per byte and compression against vocabulary size"),
@@ -178,8 +187,11 @@ class EntropyPanel(Panel):
             pieces = self.model.segment(sentence)
             gold = gold_for(self.state.corpus, sentence)
             gold_cuts = sorted(cut_offsets([w.encode("utf-8") for w in gold])) if gold else []
+            model_cuts = sorted(cut_offsets(pieces))
+            if self.unit.value == "char":
+                frame, (gold_cuts, model_cuts) = char_surprisal(frame, gold_cuts, model_cuts)
             fig = surprisal_figure(
-                frame, gold_cuts=gold_cuts, model_cuts=sorted(cut_offsets(pieces))
+                frame, gold_cuts=gold_cuts, model_cuts=model_cuts, unit=self.unit.value
             )
         except Exception as exc:
             self.show_error(exc, "computing surprisal")
