@@ -384,6 +384,12 @@ def test_corpus_errors_are_shown_and_keep_the_corpus(wb: Workbench, tmp_path: Pa
         },
     )
     assert "bad.txt is not UTF-8 text" in _text(wb.corpus.status.value)
+    assert "UTF-16" in _text(wb.corpus.status.value)  # it starts with FF FE
+    wb.corpus.upload.value = _upload("gbk.txt", "人民日报社论：今天天气不错\n".encode("gbk"))
+    status = _text(wb.corpus.status.value)
+    assert "Chinese text in GBK/GB18030" in status and "iconv -f GBK -t UTF-8" in status
+    wb.corpus.upload.value = _upload("ctl.txt", b"\x01\x02\x03\x04ab\n" * 50)
+    assert "ctl.txt is not text: 57% of its characters are control" in _text(wb.corpus.status.value)
     assert wb.state.corpus is before
 
 

@@ -12,6 +12,7 @@ line, newlines kept, exactly as ``Trainer.train`` reads a file).
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -188,19 +189,60 @@ def _gold_by_line(name: str, texts: Sequence[str]) -> list[list[str]] | None:
     return gold
 
 
+# A file where more than this share of the characters are control characters is not text.
+MAX_CONTROL_SHARE = 0.1
+# Control characters (Unicode category Cc) but tab, line feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _encoding_hint(content: bytes) -> str:
+    """What a file that is not UTF-8 most likely is, and how to convert it."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc, what = "UTF-16", "UTF-16 text (it starts with a UTF-16 byte-order mark)"
+    else:
+        try:
+            text = content.decode("gb18030")
+        except UnicodeDecodeError:
+            text = ""
+        han = sum("\u4e00" <= c <= "\u9fff" for c in text)
+        if text and han >= 0.2 * max(1, sum(not c.isspace() for c in text)):
+            enc, what = "GBK", "Chinese text in GBK/GB18030 (it decodes as such)"
+        else:
+            enc, what = "CP1252", "text in a legacy 8-bit encoding (e.g. Windows-1252/Latin-1)"
+    return f"it looks like {what}; convert it, e.g. `iconv -f {enc} -t UTF-8 in.txt > out.txt`"
+
+
 def corpus_from_bytes(name: str, content: bytes) -> Corpus:
     """A corpus from the bytes of an uploaded file (UTF-8, one document per line).
 
+    A file that is not UTF-8 is refused with what it looks like and how to convert it; one
+    that is mostly control characters (a binary file) is refused as not text.
+
     >>> corpus_from_bytes("up.txt", "a\\nb\\n".encode()).texts
     ['a\\n', 'b\\n']
+    >>> corpus_from_bytes("gbk.txt", "今天天气不错\\n".encode("gbk"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: gbk.txt is not UTF-8 text (bad byte at line 1): it looks like Chinese text in GBK...
+    >>> corpus_from_bytes("bin.dat", bytes(range(32)) * 10)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: bin.dat is not text: 91% of its characters are control characters...
     """
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
         raise ValueError(
-            f"{name} is not UTF-8 text (bad byte at line {line}); save it as UTF-8 and retry"
+            f"{name} is not UTF-8 text (bad byte at line {line}): {_encoding_hint(content)}"
         ) from None
+    if text:
+        control = len(_CONTROL.findall(text))
+        if control > MAX_CONTROL_SHARE * len(text):
+            raise ValueError(
+                f"{name} is not text: {control / len(text):.0%} of its characters are control "
+                "characters (a binary file?); choose a plain-text file, one document per line"
+            )
     texts = text.splitlines(keepends=True)
     if not any(t.strip() for t in texts):
         raise ValueError(f"{name} holds no text; choose a file with at least one non-blank line")
