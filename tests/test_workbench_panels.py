@@ -565,6 +565,19 @@ def test_sample_button_draws_seeded_segmentations(wb: Workbench, released: Token
     again = panel.samples.value
     panel.sample_button.click()
     assert panel.samples.value == again  # the same seeds give the same samples
+    panel.text.value = "另一个句子"  # samples of the old text go
+    assert panel.samples.value == ""
+
+
+def test_lattice_of_no_text(wb: Workbench) -> None:
+    panel = wb.lattice
+    panel.sentence.value = panel.sentence.options[2][1]
+    panel.text.value = "\n"
+    assert panel.lattice is None and panel.figure.box.layout.display == "none"
+    assert "Type a text above" in _text(panel.info.value)
+    assert panel.sentence.value == ""  # the list no longer names the text shown
+    panel.text.value = "天气"
+    assert panel.lattice is not None and panel.figure.box.layout.display is None
 
 
 def test_long_text_is_clipped_with_a_warning(wb: Workbench) -> None:

@@ -134,7 +134,17 @@ class LatticePanel(Panel):
         """Recompute the lattice of the text and redraw (in place when only alpha moved)."""
         if self.model.value is None:
             return
+        self.samples.value = ""  # drawn from another text, model or alpha
         text = self.text.value.strip("\n")
+        if self.sentence.value and self.sentence.value != text:
+            self.sentence.value = ""  # the text was edited: no sentence of the list is shown
+        if not text:
+            self.lattice = None
+            self.figure.box.layout.display = "none"
+            self.status.value = ""
+            self.info.value = "Type a text above, or choose a sentence, to see its lattice."
+            return
+        self.figure.box.layout.display = None
         clipped = clip_text(text)
         try:
             tok = self.state.models[self.model.value]
