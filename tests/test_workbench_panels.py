@@ -364,6 +364,33 @@ def test_corpus_choices_reach_every_panel(wb: Workbench, tmp_path: Path) -> None
     assert "Using mine.txt: 2 lines" in _text(wb.corpus.status.value)
 
 
+def test_a_large_corpus_loads_in_the_background(
+    wb: Workbench, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import workbench.panels.corpus as corpus_panel
+
+    big = tmp_path / "big.txt"
+    line = "大文件的一行文本，用来测试后台加载。\n"
+    big.write_text(line * (corpus_panel.BACKGROUND_BYTES // len(line.encode()) + 10), "utf-8")
+    release = threading.Event()
+    load = corpus_panel.load_corpus
+
+    def held(source: Any) -> Any:  # the load waits until the test has looked at the panel
+        release.wait(TIMEOUT)
+        return load(source)
+
+    monkeypatch.setattr(corpus_panel, "load_corpus", held)
+    wb.corpus.path.value = str(big)
+    wb.corpus.load_button.click()
+    assert f"Loading {big} ({big.stat().st_size / 1e6:.1f} MB)…" in _text(wb.corpus.status.value)
+    assert wb.corpus.busy and wb.corpus.load_button.disabled
+    release.set()
+    assert wb.corpus.join(TIMEOUT)
+    assert wb.state.corpus.name == "big.txt"
+    assert "Using big.txt:" in _text(wb.corpus.status.value)
+    assert not wb.corpus.load_button.disabled
+
+
 def test_corpus_errors_are_shown_and_keep_the_corpus(wb: Workbench, tmp_path: Path) -> None:
     before = wb.state.corpus
     wb.corpus.path.value = str(tmp_path / "nope.txt")

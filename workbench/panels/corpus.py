@@ -23,7 +23,7 @@ from ..html import frame_html
 from ..state import AppState
 from ._base import Panel, section
 
-__all__ = ["PREVIEW_LINES", "CorpusPanel"]
+__all__ = ["BACKGROUND_BYTES", "PREVIEW_LINES", "CorpusPanel"]
 
 PREVIEW_LINES = 15
 
@@ -37,6 +37,10 @@ def _preview_html(corpus: Corpus, n: int = PREVIEW_LINES) -> str:
         "<div style='font-family:monospace;font-size:13px;white-space:pre-wrap;"
         f"max-height:300px;overflow:auto;border:1px solid #ddd;padding:6px'>{body}</div>"
     )
+
+
+BACKGROUND_BYTES = 2_000_000
+"""Files larger than this load in the background, with a message, while the app stays usable."""
 
 
 class CorpusPanel(Panel):
@@ -126,15 +130,27 @@ class CorpusPanel(Panel):
             self._use(corpus)
 
     def _on_load(self, _: Any = None) -> None:
-        path = self.path.value.strip()
-        if not path:
+        name = self.path.value.strip()
+        if not name:
             self.show_error(ValueError("type the path of a UTF-8 text file first"), "loading")
             return
-        corpus = self.guarded(
-            f"loading {path}", lambda: load_corpus(str(self.state.readable(path)))
+        path = self.guarded(f"loading {name}", self.state.readable, name)
+        if path is None or self.busy:
+            return
+        size = path.stat().st_size
+        if size <= BACKGROUND_BYTES:
+            corpus = self.guarded(f"loading {name}", load_corpus, str(path))
+            if corpus is not None:
+                self._use(corpus)
+            return
+        self.show_status(f"Loading {path} ({size / 1e6:.1f} MB)…")
+        self.start_job(
+            lambda job: load_corpus(str(path)),
+            self._use,
+            lambda exc: self.show_error(exc, f"loading {name}"),
+            run_button=self.load_button,
+            name="workbench-corpus",
         )
-        if corpus is not None:
-            self._use(corpus)
 
     # -- display -------------------------------------------------------------------------
 
