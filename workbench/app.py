@@ -39,6 +39,22 @@ _STYLE = """<style>
 .bytepiece-workbench .widget-inline-hbox, .bytepiece-workbench .widget-textarea,
 .bytepiece-workbench .widget-html, .bytepiece-workbench .js-plotly-plot { max-width: 100%; }
 .bytepiece-workbench .widget-html-content { overflow-x: auto; max-width: 100%; }
+/* a dark page (Voila's ?theme=dark, JupyterLab's dark theme): the figures and tables follow */
+body[data-jp-theme-light="false"] .bytepiece-workbench .js-plotly-plot .main-svg {
+  background: transparent !important; }
+body[data-jp-theme-light="false"] .bytepiece-workbench .js-plotly-plot .bg {
+  fill: #262626 !important; }
+body[data-jp-theme-light="false"] .bytepiece-workbench .js-plotly-plot text {
+  fill: #d8d8d8 !important; }
+body[data-jp-theme-light="false"] .bytepiece-workbench .js-plotly-plot .gridlayer path,
+body[data-jp-theme-light="false"] .bytepiece-workbench .js-plotly-plot .zerolinelayer path {
+  stroke: #484848 !important; }
+body[data-jp-theme-light="false"] .bytepiece-workbench .wb-table th {
+  background: #333 !important; }
+body[data-jp-theme-light="false"] .bytepiece-workbench .wb-table td {
+  border-top-color: #444 !important; }
+body[data-jp-theme-light="false"] .bytepiece-workbench .wb-token { color: #111; }
+body[data-jp-theme-light="false"] .bytepiece-workbench .wb-help { color: #aaa !important; }
 </style>"""
 _HEADER = _STYLE + (
     "<div style='display:flex;align-items:baseline;gap:12px'>"

@@ -347,6 +347,15 @@ def test_a_lab_session_at_800_px(
                 page.wait_for_timeout(1500)
                 _no_sideways_scroll(page)
                 shot(tab.lower())
+            # a dark page: the figures follow it (no white plot on a dark page)
+            page.goto(app_url + "?theme=dark", timeout=PAGE_TIMEOUT)
+            page.wait_for_selector(".bytepiece-workbench", timeout=PAGE_TIMEOUT)
+            expect(visible(".main-svg").first).to_be_visible(timeout=30_000)
+            background = page.evaluate(
+                "getComputedStyle(document.querySelector('.main-svg')).backgroundColor"
+            )
+            assert background in ("rgba(0, 0, 0, 0)", "transparent"), background
+            shot("dark")
             assert not errors, f"JavaScript errors in the page: {errors}"
         finally:
             context.close()
