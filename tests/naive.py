@@ -179,19 +179,12 @@ def lattice_quantities(text: bytes, logp: dict[bytes, float], alpha: float) -> d
 
 
 def conditional_entropy(chunks_: list[bytes], k: int) -> float:
-    """``H_k`` in bits: entropy of a byte given the ``k`` bytes before it in its chunk.
+    """``H_k`` in bits: entropy of a byte given the ``k`` bytes before it in its chunk (the
+    course's plain version, :func:`workbench.course.conditional_entropy`).
 
     >>> conditional_entropy([b"abab"], 1)
     0.0
     """
-    from collections import Counter
+    from workbench.course import conditional_entropy as plain
 
-    joint: Counter[tuple[bytes, int]] = Counter()
-    for chunk in chunks_:
-        for i in range(k, len(chunk)):
-            joint[(chunk[i - k : i], chunk[i])] += 1
-    context: Counter[bytes] = Counter()
-    for (ctx, _), c in joint.items():
-        context[ctx] += c
-    total = sum(joint.values())
-    return 0.0 - sum(c / total * math.log2(c / context[ctx]) for (ctx, _), c in joint.items())
+    return plain(chunks_, k)
