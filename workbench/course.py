@@ -215,8 +215,8 @@ class CheckResult:
         hint = (
             ""
             if self.passed
-            else f"<div style='color:#666'>Stuck? <code>show_solution({self.exercise!r})</code>"
-            "</div>"
+            else "<div style='color:#666'>Stuck? "
+            f"<code>course.show_solution({self.exercise!r})</code></div>"
         )
         return (
             f"<div style='color:{color}'><b>{mark} {html.escape(self.exercise)}</b>: "
