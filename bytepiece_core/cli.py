@@ -315,7 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("inputs", nargs="*", help="UTF-8 text files (default: stdin)")
     enc.add_argument("-m", "--model", default="bytepiece.plus.40k", help=model_help)
     enc.add_argument("--pieces", action="store_true", help="write pieces instead of ids")
-    enc.add_argument("--alpha", type=float, default=-1.0, help="sampling temperature (>= 0)")
+    enc.add_argument(
+        "--alpha",
+        type=float,
+        default=-1.0,
+        help="sampling: inverse temperature alpha >= 0 (0: uniform; larger: nearer the best)",
+    )
     enc.add_argument("--seed", type=int, default=None, help="seed for sampling")
     enc.add_argument("--add-bos", action="store_true", help="start each line with <bos>")
     enc.add_argument("--add-eos", action="store_true", help="end each line with <eos>")

@@ -1,5 +1,5 @@
 """Lattice panel: every segmentation of one sentence under one model, the Viterbi path, the
-marginals at a temperature ``alpha``, and segmentations sampled with seeds."""
+marginals at an inverse temperature ``alpha``, and segmentations sampled with seeds."""
 
 # ruff: noqa: RUF001, RUF002, RUF100 (CJK text, Greek alpha and angle-quoted hex are intended)
 
@@ -48,7 +48,7 @@ class LatticePanel(Panel):
     sentence : Dropdown, short lines of the corpus (choosing one fills ``text``)
     text : Textarea, the text drawn
     model : Dropdown
-    alpha : FloatSlider, temperature of ``p(seg) ∝ Π p(piece)^alpha`` (0: uniform)
+    alpha : FloatSlider, inverse temperature of ``p(seg) ∝ Π p(piece)^alpha`` (0: uniform)
     n_samples, seed, sample_button : how many segmentations to draw, from which seed
     figure : FigureSlot, the lattice
     info : HTML, entropy, number of segmentations, the best path
