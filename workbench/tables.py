@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -88,6 +89,27 @@ def filter_vocab(
     if (shown["count"] % 1 == 0).all():  # counts are whole numbers; show them so
         shown["count"] = shown["count"].astype("int64")
     return shown.reset_index(drop=True), int(keep.sum())
+
+
+METRIC_HELP = {
+    "tokens": "tokens the text becomes",
+    "bytes/token": "compression: UTF-8 bytes per token (higher: fewer, longer tokens)",
+    "chars/token": "characters per token",
+    "bits/byte": "code length: bits the unigram model spends per byte (lower: a better model)",
+    "bits/token": "how surprising a token is on average (rises with the vocabulary)",
+    "fragments": "share of tokens that are parts of a character (byte pieces)",
+}
+"""What each column of :func:`metrics_frame` means, in plain words."""
+
+
+def metrics_legend_html(columns: Any = METRIC_HELP) -> str:
+    """A small legend of the metric columns, to show under a table of them.
+
+    >>> "compression" in metrics_legend_html(["bytes/token"])
+    True
+    """
+    items = "; ".join(f"<b>{html.escape(c)}</b>: {html.escape(METRIC_HELP[c])}" for c in columns)
+    return f"<div class='wb-help' style='color:#666;font-size:11px;margin:4px 0'>{items}</div>"
 
 
 def metrics_frame(models: dict[str, Any], texts: list[str]) -> pd.DataFrame:

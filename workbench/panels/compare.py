@@ -21,7 +21,7 @@ from bytepiece_core.peers import Peer, compare_metrics, compare_tokenizations, t
 from ..html import compare_html, frame_html, token_spans_html
 from ..jobs import Job, Stopped
 from ..state import RELEASED, AppState
-from ..tables import metrics_frame
+from ..tables import metrics_frame, metrics_legend_html
 from ._base import Panel, section, sync_model_menu
 
 __all__ = ["ALGORITHM_NAMES", "PEER_NAMES", "ComparePanel", "peer_spans_html"]
@@ -263,7 +263,9 @@ class ComparePanel(Panel):
             self.spans.value = compare_html(
                 (self.left.value, a.tokenize(text)), (self.right.value, b.tokenize(text))
             )
-            self.corpus_table.value = frame_html(metrics_frame(models, self.state.corpus.texts))
+            self.corpus_table.value = (
+                frame_html(metrics_frame(models, self.state.corpus.texts)) + metrics_legend_html()
+            )
             self.refresh_peers()
         except Exception as exc:
             self.show_error(exc, "comparing")

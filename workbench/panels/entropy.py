@@ -22,7 +22,7 @@ from ..figures import (
 from ..html import cut_offsets, token_spans_html
 from ..jobs import Job
 from ..state import AppState
-from ._base import Panel, section
+from ._base import Panel, labeled, section
 
 __all__ = ["EntropyPanel", "gold_for"]
 
@@ -92,7 +92,24 @@ class EntropyPanel(Panel):
                     "H_k: entropy of a byte given the k bytes before it (bits/byte). "
                     "The drop from one order to the next is what context tells.",
                 ),
-                W.HBox([self.order, self.all_samples, self.compute_button]),
+                W.HBox(
+                    [
+                        labeled(
+                            self.order,
+                            "Context (bytes)",
+                            "order",
+                            "the longest context k: H_0 .. H_k are drawn. Higher k needs "
+                            "more text to estimate.",
+                        ),
+                        labeled(
+                            self.all_samples,
+                            "Other samples too",
+                            "ngram_entropy",
+                            "draw the bundled samples' curves beside this corpus.",
+                        ),
+                        self.compute_button,
+                    ]
+                ),
                 self.status,
                 self.curve.box,
                 section(

@@ -15,7 +15,7 @@ from bytepiece_core.lattice import Lattice
 from ..figures import lattice_figure
 from ..html import token_spans_html
 from ..state import RELEASED, AppState
-from ._base import Panel, section, sync_model_menu
+from ._base import Panel, labeled, section, sync_model_menu
 
 __all__ = ["MAX_BYTES", "LatticePanel", "clip_text"]
 
@@ -104,11 +104,38 @@ class LatticePanel(Panel):
                 ),
                 self.sentence,
                 self.text,
-                W.HBox([self.model, self.alpha]),
+                W.HBox(
+                    [
+                        self.model,
+                        labeled(
+                            self.alpha,
+                            "Sharpness α",
+                            "alpha",
+                            "an inverse temperature: p(seg) ∝ Π p(piece)^α. 0: every "
+                            "segmentation equally likely; large: all on the best path.",
+                        ),
+                    ]
+                ),
                 self.status,
                 self.info,
                 self.figure.box,
-                W.HBox([self.n_samples, self.seed, self.sample_button]),
+                W.HBox(
+                    [
+                        labeled(
+                            self.n_samples,
+                            "Samples",
+                            "tokenize(text, alpha, seed=...)",
+                            "how many segmentations to draw at this α (subword regularization).",
+                        ),
+                        labeled(
+                            self.seed,
+                            "First seed",
+                            "seed",
+                            "the same seeds draw the same samples.",
+                        ),
+                        self.sample_button,
+                    ]
+                ),
                 self.samples,
             ]
         )

@@ -32,7 +32,7 @@ from ..html import frame_html
 from ..jobs import Job, Stopped
 from ..models import download_links_html, tokenizer_from_upload
 from ..state import RELEASED, AppState
-from ..tables import metrics_frame
+from ..tables import metrics_frame, metrics_legend_html
 from ..training import (
     STAGES,
     TrainOptions,
@@ -400,7 +400,9 @@ class TrainPanel(Panel):
             self._show_growth(trained)
             self.show_status(f"Trained in {self.seconds:.1f} s; measuring each size on the corpus…")
             self.state.set_trained(trained, options)
-            self.summary.value = frame_html(summary_frame(trained, corpus.texts))
+            self.summary.value = (
+                frame_html(summary_frame(trained, corpus.texts)) + metrics_legend_html()
+            )
             sizes = ", ".join(
                 f"{s} (vocab {len(p) + N_SPECIAL})"
                 for s, p in zip(trained.max_vocab_size, trained.pieces, strict=True)

@@ -17,7 +17,7 @@ from ..html import frame_html, token_spans_html
 from ..jobs import Job, Stopped
 from ..state import AppState
 from ..training import STAGES, parse_sizes, stage_progress
-from ._base import Panel, Throttle, section
+from ._base import Panel, Throttle, labeled, section
 
 __all__ = ["DEFAULT_SIZES", "TunePanel", "split_heldout"]
 
@@ -107,10 +107,37 @@ class TunePanel(Panel):
                     "the cost of writing the vocabulary gives a description length with a "
                     "minimum (star).",
                 ),
-                W.HBox([self.sizes, self.heldout]),
+                W.HBox(
+                    [
+                        labeled(
+                            self.sizes,
+                            "Sizes to try",
+                            "vocab_sweep(sizes=...)",
+                            "vocabulary sizes, e.g. 500, 1000, 2000: one run trains them all.",
+                        ),
+                        labeled(
+                            self.heldout,
+                            "Held out",
+                            "heldout",
+                            "the last share of the lines, kept out of training and scored as "
+                            "unseen text (the dashed curves).",
+                        ),
+                    ]
+                ),
                 W.HBox([self.run_button, self.stop_button, self.progress, self.progress_note]),
                 self.status,
-                W.HBox([self.size, self.add_button]),
+                W.HBox(
+                    [
+                        labeled(
+                            self.size,
+                            "Vocabulary size",
+                            "max_vocab_size",
+                            "pick a size from the sweep to see it below; a size marked "
+                            "'not reached' gave a smaller vocabulary.",
+                        ),
+                        self.add_button,
+                    ]
+                ),
                 self.figure.box,
                 self.row,
                 self.sample,
