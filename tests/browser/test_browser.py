@@ -342,11 +342,25 @@ def test_a_lab_session_at_800_px(
             expect(visible(".wb-table td").get_by_text("SentencePiece unigram")).to_be_visible()
             _no_sideways_scroll(page)
             shot("compare")
-            for tab in ("Vocabulary", "Entropy", "Tune"):
+            for tab in ("Vocabulary", "Entropy"):
                 page.get_by_role("tab", name=tab).click()
                 page.wait_for_timeout(1500)
                 _no_sideways_scroll(page)
                 shot(tab.lower())
+            # Tune: a sweep, then the size's table sits above the sample box, not over it
+            page.get_by_role("tab", name="Tune").click()
+            page.get_by_role("button", name="Run sweep").click()
+            expect(page.get_by_text("Sweep done").first).to_be_visible(timeout=TRAIN_TIMEOUT)
+            expect(visible(".wb-table").first).to_be_visible(timeout=30_000)
+            shot("tune")
+            table_bottom = page.evaluate(  # the table's box as shown (it scrolls inside it)
+                """() => Math.max(...[...document.querySelectorAll('.wb-table')]
+                    .filter(e => e.offsetParent !== null)
+                    .map(e => e.parentElement.getBoundingClientRect().bottom))"""
+            )
+            sample_top = visible("textarea").last.bounding_box()["y"]
+            assert table_bottom <= sample_top + 1, (table_bottom, sample_top)
+            _no_sideways_scroll(page)
             # a dark page: the figures follow it (no white plot on a dark page)
             page.goto(app_url + "?theme=dark", timeout=PAGE_TIMEOUT)
             page.wait_for_selector(".bytepiece-workbench", timeout=PAGE_TIMEOUT)

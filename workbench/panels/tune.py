@@ -77,6 +77,7 @@ class TunePanel(Panel):
             description="size",
             continuous_update=False,
             layout=W.Layout(width="520px"),
+            style={"description_width": "initial"},
             disabled=True,
         )
         self.figure = self.slot(width=1150)
