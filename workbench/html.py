@@ -29,7 +29,7 @@ SPAN_COLORS = ("#cfe3f7", "#fde2c4", "#d5f0d0", "#f5d0de", "#e4d9f5", "#f9f3c0")
 
 _SPAN = (
     '<span class="wb-token" title="{title}" style="background:{bg};border-radius:3px;'
-    'padding:1px 2px;margin:0 1px;{extra}">{text}</span>'
+    'padding:1px 2px;margin:0 1px;display:inline-block;{extra}">{text}</span>'
 )
 
 
@@ -47,7 +47,11 @@ def token_spans_html(
     >>> "‹e4›" in token_spans_html([b"\\xe4"])
     True
     """
-    parts = ['<div class="wb-spans" style="line-height:2.1;font-size:15px;">']
+    # spans wrap like words (a long text wraps instead of running off the side)
+    parts = [
+        '<div class="wb-spans" style="line-height:2.1;font-size:15px;white-space:normal;'
+        'overflow-wrap:anywhere;max-width:100%">'
+    ]
     for k, piece in enumerate(pieces[:max_tokens]):
         label = piece_label(piece)
         is_fragment = label.startswith("‹") and len(piece) and not is_whole_utf8(piece)

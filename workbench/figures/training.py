@@ -140,7 +140,14 @@ def vocab_growth_figure(
             row=1,
             col=3,
         )
-    fig.update_xaxes(tickvals=list(range(len(steps))), ticktext=labels, tickangle=-40, row=1, col=1)
+    fig.update_xaxes(
+        title_text="pruning step",
+        tickvals=list(range(len(steps))),
+        ticktext=labels,
+        tickangle=-40,
+        row=1,
+        col=1,
+    )
     # log scale: the candidates can outnumber the vocabulary 100 to 1, and a linear axis
     # flattens the steps near the sizes asked for
     fig.update_yaxes(title_text="pieces (log scale)", type="log", row=1, col=1)
