@@ -188,3 +188,43 @@ def conditional_entropy(chunks_: list[bytes], k: int) -> float:
     from workbench.course import conditional_entropy as plain
 
     return plain(chunks_, k)
+
+
+def heldout_entropy(
+    train: list[bytes], heldout: list[bytes], order: int, prior: float = 1.0
+) -> list[tuple[float, float]]:
+    """Bits per byte of the training and the held-out chunks under interpolated n-gram
+    models of the training chunks, for k = 0..order: ``p_k(b | c) = (n(cb) + prior *
+    p_{k-1}(b | c[1:])) / (n(c) + prior)``, ``p_{-1} = 1/256``; a byte with fewer than k
+    bytes before it in its chunk uses the context it has."""
+    from collections import Counter
+
+    grams: Counter[bytes] = Counter()
+    for chunk in train:
+        for i in range(len(chunk)):
+            for j in range(max(0, i - order), i + 1):
+                grams[chunk[j : i + 1]] += 1
+    contexts: Counter[bytes] = Counter()
+    for g, c in grams.items():
+        contexts[g[:-1]] += c
+
+    def p(ctx: bytes, byte: int, k: int) -> float:
+        if k < 0:
+            return 1.0 / 256
+        if len(ctx) < k:  # too few bytes before it: the order it has
+            return p(ctx, byte, len(ctx))
+        lower = p(ctx[1:], byte, k - 1)
+        return (grams[ctx + bytes([byte])] + prior * lower) / (contexts[ctx] + prior)
+
+    out = []
+    for k in range(order + 1):
+        means = []
+        for chunks in (train, heldout):
+            bits = [
+                -math.log2(p(chunk[max(0, i - k) : i], chunk[i], k))
+                for chunk in chunks
+                for i in range(len(chunk))
+            ]
+            means.append(sum(bits) / len(bits))
+        out.append((means[0], means[1]))
+    return out

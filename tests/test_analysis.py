@@ -6,7 +6,7 @@ import naive
 import numpy as np
 import pytest
 
-from bytepiece_core.analysis import ngram_entropy
+from bytepiece_core.analysis import heldout_entropy, ngram_entropy
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -124,3 +124,39 @@ def test_ngram_model_matches_naive(seed: int, ensure_unicode: bool) -> None:
         assert "".join(frame.drop_duplicates("char_index")["char"]) == "".join(
             c.decode() for c in chunks
         )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_heldout_entropy_matches_naive(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+
+    def docs(n: int) -> list[str]:
+        return [
+            "".join(rng.choice(list("ab天气\n"), size=int(rng.integers(1, 30))).tolist())
+            for _ in range(n)
+        ]
+
+    train, held = docs(25), docs(8)
+    curve = heldout_entropy(train, held, order=4, prior=0.7)
+    want = naive.heldout_entropy(
+        [c for d in train for c in naive.chunks(d)],
+        [c for d in held for c in naive.chunks(d)],
+        4,
+        prior=0.7,
+    )
+    assert curve["train_bits"].tolist() == pytest.approx([w[0] for w in want], abs=1e-9)
+    assert curve["heldout_bits"].tolist() == pytest.approx([w[1] for w in want], abs=1e-9)
+
+
+def test_heldout_entropy_hand_worked() -> None:
+    # train "ab" x 20: 20 a, 20 b; p_0(a) = (20 + 1/256) / (40 + 1). After "a" always "b"
+    # (20 times): p_1(b | a) = (20 + p_0(b)) / (20 + 1); after "b", "a" 19 times.
+    curve = heldout_entropy(["ab" * 20], ["ab" * 5], order=1)
+    p0 = (20 + 1 / 256) / 41
+    b_after_a, a_after_b = (20 + p0) / 21, (19 + p0) / 20
+    h1 = (-np.log2(p0) - 5 * np.log2(b_after_a) - 4 * np.log2(a_after_b)) / 10
+    assert curve["heldout_bits"].tolist() == pytest.approx([-np.log2(p0), h1])
+    with pytest.raises(ValueError, match="prior must be a positive number"):
+        heldout_entropy(["ab"], ["ab"], prior=0)
+    with pytest.raises(ValueError, match="heldout holds no text"):
+        heldout_entropy(["ab"], [""])

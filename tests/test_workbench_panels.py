@@ -757,6 +757,15 @@ def test_entropy_curve_and_surprisal(wb: Workbench) -> None:
     want = analysis.ngram_entropy(corpus.texts, order=4)["entropy"].tolist()
     assert list(panel.curve.data[0].y) == pytest.approx(want)
     assert "H_0 =" in _text(panel.status.value), panel.status.value
+    # the held-out curve: the last 10% of the lines under the model of the rest
+    from workbench.panels.entropy import HELDOUT_CURVE
+
+    n_held = len(corpus.texts) // 10
+    scored = analysis.heldout_entropy(corpus.texts[:-n_held], corpus.texts[-n_held:], order=4)
+    held = next(t for t in panel.curve.data if t.name == HELDOUT_CURVE)
+    assert list(held.y) == pytest.approx(scored["heldout_bits"].tolist())
+    best = int(scored["order"][scored["heldout_bits"].idxmin()])
+    assert f"fewest bits per byte are at k = {best}" in _text(panel.status.value)
     # surprisal of a People's Daily line under orders 1..3, with its gold and n-gram cuts
     sentence = panel.sentence.value
     gold = gold_for(corpus, sentence)

@@ -24,7 +24,22 @@ from ..jobs import Job
 from ..state import AppState
 from ._base import Panel, labeled, section
 
-__all__ = ["EntropyPanel", "gold_for"]
+__all__ = ["HELDOUT_CURVE", "EntropyPanel", "gold_for", "heldout_split"]
+
+HELDOUT_CURVE = "held-out 10%, model of the rest"
+"""Name of the curve of the last 10% of the lines under the n-gram model of the others."""
+
+
+def heldout_split(texts: list[str]) -> tuple[list[str], list[str]]:
+    """The first 90% of the lines and the last 10% (none for a corpus under 10 lines).
+
+    >>> [len(p) for p in heldout_split(["a\\n"] * 25)]
+    [23, 2]
+    """
+    n_held = len(texts) // 10
+    if n_held == 0 or not any(t.strip() for t in texts[-n_held:]):
+        return texts, []
+    return texts[:-n_held], texts[-n_held:]
 
 
 def gold_for(corpus: Corpus, sentence: str) -> list[str] | None:
@@ -89,8 +104,12 @@ class EntropyPanel(Panel):
             [
                 section(
                     "How predictable is the next byte?",
-                    "H_k: entropy of a byte given the k bytes before it (bits/byte). "
-                    "The drop from one order to the next is what context tells.",
+                    "H_k: entropy of a byte given the k bytes before it (bits/byte), counted "
+                    "on the corpus itself. The drop from one order to the next is what "
+                    "context tells. The held-out curve scores the last 10% of the lines "
+                    "with the n-gram model of the rest (unseen n-grams get a share from "
+                    "shorter contexts): it falls, then rises once long contexts are mostly "
+                    "ones seen once.",
                 ),
                 W.HBox(
                     [
@@ -160,6 +179,10 @@ class EntropyPanel(Panel):
 
         def work(job: Job) -> tuple[dict[str, Any], Any]:
             curves = {corpus.name: analysis.ngram_entropy(corpus.texts, order=order)}
+            train, held = heldout_split(corpus.texts)
+            if held:
+                scored = analysis.heldout_entropy(train, held, order=order)
+                curves[HELDOUT_CURVE] = scored.rename(columns={"heldout_bits": "entropy"})
             if compare:
                 for name in SAMPLES:
                     if name != corpus.name:
@@ -178,7 +201,15 @@ class EntropyPanel(Panel):
             self._computed_for = key
             self.curve.show(ngram_entropy_figure(curves))
             h = curves[corpus.name]["entropy"].tolist()
-            self.show_status(f"H_0 = {h[0]:.2f} → H_{order} = {h[-1]:.2f} bits/byte", "ok")
+            note = ""
+            if HELDOUT_CURVE in curves:
+                held = curves[HELDOUT_CURVE]
+                best = int(held["order"][held["entropy"].idxmin()])
+                note = (
+                    f"; on the held-out lines the fewest bits per byte are at k = {best} "
+                    f"({held['entropy'].min():.2f}): longer contexts were mostly seen once"
+                )
+            self.show_status(f"H_0 = {h[0]:.2f} → H_{order} = {h[-1]:.2f} bits/byte{note}", "ok")
             if isinstance(model, Exception):
                 self.model = None
                 self.show_error(model, "building the n-gram model for surprisal")
