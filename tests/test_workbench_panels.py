@@ -713,7 +713,8 @@ def test_tune_sweep_and_size_slider(wb: Workbench) -> None:
     assert panel.join(TIMEOUT)
     assert "Sweep done: 3 sizes" in _text(panel.status.value), panel.status.value
     sweep = state.sweep
-    assert sweep is not None and list(panel.size.options) == [300, 600, 1200]
+    assert sweep is not None
+    assert list(panel.size.options) == [("300", 300), ("600", 600), ("1200", 1200)]
     assert panel.progress.value == 1.0
     for size in (300, 1200):
         panel.size.value = size
@@ -735,6 +736,28 @@ def test_tune_sweep_and_size_slider(wb: Workbench) -> None:
     assert state.sweep is None and panel.size.disabled and panel.segmented.value == ""
     assert panel.figure.box.layout.display == "none"
     assert wb.entropy.sweep.box.layout.display == "none"
+
+
+def test_tune_marks_sizes_not_reached(wb: Workbench) -> None:
+    """With the reference algorithm the bundled corpus gives about 1,400 pieces: 2000 and
+    3000 are flagged on the slider and under the sample, with what they got."""
+    from dataclasses import replace
+
+    panel, state = wb.tune, wb.state
+    state.options = replace(state.options, algorithm="bytepiece")
+    panel.sizes.value = "1000, 2000, 3000"
+    panel.run_button.click()
+    assert panel.join(TIMEOUT)
+    got = dict(zip(state.sweep.table["size"], state.sweep.table["vocab_size"]))
+    assert got[2000] == got[3000] < 2000  # one and the same vocabulary
+    labels = dict((v, lab) for lab, v in panel.size.options)
+    assert labels[1000] == "1000"
+    assert labels[3000] == f"3000 (got {got[3000]}: not reached)"
+    panel.size.value = 3000
+    assert f"at size 3000 (got {got[3000]}: not reached)" in _text(panel.segmented.value)
+    assert f"Not reached: 2000 (got {got[2000]}), 3000 (got {got[3000]})" in _text(
+        panel.status.value
+    )
 
 
 def test_tune_rejects_bad_sizes(wb: Workbench) -> None:

@@ -19,7 +19,7 @@ from ..state import AppState
 from ..training import STAGES, parse_sizes, stage_progress
 from ._base import Panel, Throttle, labeled, section
 
-__all__ = ["DEFAULT_SIZES", "TunePanel", "split_heldout"]
+__all__ = ["DEFAULT_SIZES", "TunePanel", "size_label", "split_heldout"]
 
 DEFAULT_SIZES = "300, 500, 750, 1000, 1500, 2000, 3000"
 
@@ -40,6 +40,15 @@ def split_heldout(texts: list[str], fraction: float) -> tuple[list[str], list[st
     if n >= len(texts):
         raise ValueError("nothing left to train on: lower the held-out fraction")
     return list(texts[:-n]), list(texts[-n:])
+
+
+def size_label(size: int, vocab: int) -> str:
+    """A sweep size as the slider shows it: flagged when its vocabulary fell short.
+
+    >>> size_label(1000, 1000), size_label(3000, 1382)
+    ('1000', '3000 (got 1382: not reached)')
+    """
+    return str(size) if vocab >= size else f"{size} (got {vocab}: not reached)"
 
 
 class TunePanel(Panel):
@@ -239,7 +248,8 @@ class TunePanel(Panel):
         self.figure.box.layout.display = None
         sizes = sorted(int(s) for s in sweep.table["size"])
         best = mdl_size(sweep.table)
-        self.size.options = sizes
+        reached = dict(zip(sweep.table["size"].astype(int), sweep.table["vocab_size"].astype(int)))
+        self.size.options = [(size_label(s, reached[s]), s) for s in sizes]
         self.size.disabled = False
         self.add_button.disabled = False
         self.size.value = best if best in sizes else sizes[len(sizes) // 2]
@@ -259,7 +269,9 @@ class TunePanel(Panel):
         except Exception as exc:
             self.show_error(exc, "showing the chosen size")
             return
-        self.segmented.value = f"<b>{len(pieces)} tokens</b> at size {size}" + token_spans_html(
+        vocab = int(row["vocab_size"].iloc[0])
+        where = size_label(size, vocab)
+        self.segmented.value = f"<b>{len(pieces)} tokens</b> at size {where}" + token_spans_html(
             pieces
         )
 
