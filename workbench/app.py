@@ -63,6 +63,15 @@ _HEADER = _STYLE + (
 )
 
 
+def _no_null_tooltips(widget: W.Widget) -> None:
+    """Give every control without a tooltip an empty one: ipywidgets 8 shows an unset tooltip
+    as the word "null" when the control is hovered."""
+    if "tooltip" in widget.trait_names() and widget.tooltip is None:
+        widget.tooltip = ""
+    for child in getattr(widget, "children", ()):
+        _no_null_tooltips(child)
+
+
 class Workbench:
     """The workbench app: Corpus, Train, Vocabulary, Entropy, Tune, Lattice and Compare tabs.
 
@@ -122,6 +131,7 @@ class Workbench:
         self.panels[0].on_show()
         self.widget = W.VBox([W.HTML(_HEADER), self.tabs])
         self.widget.add_class("bytepiece-workbench")
+        _no_null_tooltips(self.widget)
 
     @property
     def panels(self) -> list[Panel]:

@@ -261,6 +261,11 @@ def test_a_lab_session_at_800_px(
             expect(visible(".main-svg").first).to_be_visible(timeout=30_000)
             _no_sideways_scroll(page)
             shot("corpus")
+            nulls = page.evaluate(
+                "[...document.querySelectorAll('.bytepiece-workbench [title]')]"
+                ".filter(e => e.title === 'null' || e.title === 'undefined').length"
+            )
+            assert nulls == 0, f"{nulls} controls show 'null' when hovered"
 
             # the reference algorithm cannot reach 3000 on the bundled corpus: said so
             page.get_by_role("tab", name="Train").click()
