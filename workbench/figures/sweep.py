@@ -95,7 +95,10 @@ def sweep_figure(
     )
     chosen = table[table["size"] == selected] if selected is not None else table.iloc[:0]
     x = table["vocab_size"].tolist()
-    hover = [f"requested {s:,}, actual {v:,}" for s, v in zip(table["size"], x, strict=True)]
+    hover = [
+        f"requested {s:,}, actual {v:,}" + (" (not reached)" if v < s else "")
+        for s, v in zip(table["size"], x, strict=True)
+    ]
     for i, key in enumerate(metrics):
         row, col = i // cols + 1, i % cols + 1
         chosen_x: list[float] = []
