@@ -247,6 +247,16 @@ def test_a_lab_session_at_800_px(
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            outside: list[str] = []  # the app must load offline: nothing from elsewhere
+            page.on(
+                "request",
+                lambda r: (
+                    outside.append(r.url)
+                    if urlparse(r.url).hostname not in (None, "127.0.0.1", "localhost")
+                    and not r.url.startswith(("data:", "blob:"))
+                    else None
+                ),
+            )
 
             def visible(selector: str) -> Any:
                 return page.locator(f"{selector} >> visible=true")
@@ -266,6 +276,7 @@ def test_a_lab_session_at_800_px(
                 ".filter(e => e.title === 'null' || e.title === 'undefined').length"
             )
             assert nulls == 0, f"{nulls} controls show 'null' when hovered"
+            assert not outside, f"the page asked for files from elsewhere: {outside}"
 
             # the reference algorithm cannot reach 3000 on the bundled corpus: said so
             page.get_by_role("tab", name="Train").click()
