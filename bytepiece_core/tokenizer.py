@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
-from ._kernels_segment import _encode, _encode_short, _sample_short
+from ._kernels_segment import _encode_short, _sample_short
 from ._normalize import normalize, to_utf8
 from ._numba import entry_point
 from .lattice import Lattice, build_lattice
@@ -173,14 +173,11 @@ class Tokenizer:
         raw = load_model(pieces)
         by_id, counts = parse_model(raw)
         self._vocab = Vocab.from_pieces(by_id, counts)
-        self._cells, self._pairs = self._vocab.cells, self._vocab.pairs
-        self._value = self._vocab.value
-        self._encode_kernel = entry_point(
-            _encode, b"", self._cells, self._pairs, self._value, np.empty(0, np.int32)
-        )
+        self._cells = self._vocab.cells
         # Short texts: pairs and values in one table, and a pool of workspaces (one is taken
         # per call, so threads never share one; the pool holds at most one per thread).
-        self._table = np.concatenate([self._pairs, self._value])
+        # Longer ones go through Vocab.encode_bytes, whose call cost is small beside them.
+        self._table = np.concatenate([self._vocab.pairs, self._vocab.value])
         self._workspaces: list[tuple[np.ndarray, memoryview]] = [self._workspace()]
         work = self._workspaces[0][0]
         self._short_kernel = entry_point(_encode_short, b"", self._cells, self._table, work)
@@ -335,13 +332,6 @@ class Tokenizer:
         except UnicodeEncodeError:
             return _check_text(text)
 
-    def _long_ids(self, data: bytes) -> list[int]:
-        """The best segmentation's ids of ``data`` of any length, scratch allocated per call."""
-        out = np.empty(len(data), np.int32)
-        return self._ids_list(
-            out[: self._encode_kernel(data, self._cells, self._pairs, self._value, out)]
-        )
-
     def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64) -> list[int]:
         """The ids of ``data`` (at most ``_SHORT_BYTES`` bytes) segmented in a workspace of
         the pool: best (``alpha < 0``) or sampled."""
@@ -366,8 +356,6 @@ class Tokenizer:
             return []
         if len(data) <= _SHORT_BYTES:
             return self._in_workspace(data, a, s)
-        if a < 0:
-            return self._long_ids(data)
         return self._ids_list(self._vocab.encode_bytes(data, a, int(s)))
 
     @overload
@@ -449,7 +437,7 @@ class Tokenizer:
                 ids = ws[1][: self._short_kernel(data, self._cells, self._table, ws[0])].tolist()
                 self._workspaces.append(ws)
             else:
-                ids = self._long_ids(data) if data else []
+                ids = self._ids_list(self._vocab.encode_bytes(data)) if data else []
         else:
             ids = self._other_ids(text, alpha, seed)
         if add_bos:
