@@ -12,6 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bytepiece_core.utf8 import is_whole_utf8
+
+from .figures._style import piece_label
+from .html import cut_offsets
+
 __all__ = [
     "collapsed_share",
     "cuts",
@@ -25,13 +30,12 @@ __all__ = [
 
 
 def cuts(words: Sequence[str | bytes]) -> list[int]:
-    """Byte offsets between consecutive words (str or bytes).
+    """Byte offsets between consecutive words (str or bytes), in order.
 
     >>> cuts(["ab", "c"]), cuts([b"\\xe4\\xb8\\xad", b"a"])
     ([2], [3])
     """
-    lengths = [len(w.encode() if isinstance(w, str) else w) for w in words]
-    return np.cumsum(lengths)[:-1].tolist() if lengths else []
+    return sorted(cut_offsets([w.encode() if isinstance(w, str) else w for w in words]))
 
 
 def label(piece: bytes) -> str:
@@ -40,10 +44,7 @@ def label(piece: bytes) -> str:
     >>> label("中".encode()), label(b"\\xe4\\xb8")
     ('中', '‹e4 b8›')
     """
-    try:
-        return piece.decode("utf-8")
-    except UnicodeDecodeError:
-        return "‹" + " ".join(f"{b:02x}" for b in piece) + "›"
+    return piece.decode("utf-8") if is_whole_utf8(piece) else piece_label(piece)
 
 
 def is_fragment(piece: bytes) -> bool:
@@ -52,11 +53,7 @@ def is_fragment(piece: bytes) -> bool:
     >>> is_fragment(b"\\xe4"), is_fragment("中".encode())
     (True, False)
     """
-    try:
-        piece.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
+    return not is_whole_utf8(piece)
 
 
 def good_prefix(words: Sequence[bytes]) -> int:
