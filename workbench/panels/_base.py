@@ -16,7 +16,7 @@ from ..jobs import Job
 from ..state import AppState
 from ._slot import FigureSlot
 
-__all__ = ["Panel", "Throttle", "labeled", "section", "sync_model_menu"]
+__all__ = ["Panel", "Throttle", "labeled", "section", "sync_model_menu", "uploaded"]
 
 log = logging.getLogger("workbench")
 
@@ -45,6 +45,18 @@ def labeled(control: W.Widget, label: str, api: str, help_text: str) -> W.VBox:
         f"{html.escape(help_text)}</div>"
     )
     return W.VBox([control, help_line])
+
+
+def uploaded(change: dict[str, Any]) -> tuple[str, bytes] | None:
+    """The name and bytes of the file a ``FileUpload`` change brought (None when cleared).
+
+    >>> uploaded({"new": ({"name": "a.txt", "content": memoryview(b"hi")},)})
+    ('a.txt', b'hi')
+    """
+    files = change["new"]
+    if not files:
+        return None
+    return files[0]["name"], bytes(files[0]["content"])
 
 
 def sync_model_menu(

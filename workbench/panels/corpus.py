@@ -21,7 +21,7 @@ from ..corpora import (
 from ..figures import script_figure
 from ..html import frame_html
 from ..state import AppState
-from ._base import Panel, section
+from ._base import Panel, section, uploaded
 
 __all__ = ["BACKGROUND_BYTES", "PREVIEW_LINES", "CorpusPanel"]
 
@@ -119,13 +119,10 @@ class CorpusPanel(Panel):
             self._use(corpus)
 
     def _on_upload(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
+        file = uploaded(change)
+        if file is None:
             return
-        item = files[0]
-        corpus = self.guarded(
-            f"reading {item['name']}", corpus_from_bytes, item["name"], bytes(item["content"])
-        )
+        corpus = self.guarded(f"reading {file[0]}", corpus_from_bytes, *file)
         if corpus is not None:
             self._use(corpus)
 

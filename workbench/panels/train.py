@@ -43,7 +43,7 @@ from ..training import (
     trained_models,
     vocab_step_from_event,
 )
-from ._base import Panel, Throttle, labeled, section, sync_model_menu
+from ._base import Panel, Throttle, labeled, section, sync_model_menu, uploaded
 
 __all__ = ["TrainPanel", "summary_frame"]
 
@@ -537,15 +537,12 @@ class TrainPanel(Panel):
         self.show_status(f"Loaded {name} as {label!r}: it is in every tab's model menus.", "ok")
 
     def _on_model_upload(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
+        file = uploaded(change)
+        if file is None:
             return
-        item = files[0]
-        tok = self.guarded(
-            f"reading {item['name']}", tokenizer_from_upload, item["name"], bytes(item["content"])
-        )
+        tok = self.guarded(f"reading {file[0]}", tokenizer_from_upload, *file)
         if tok is not None:
-            self._add_loaded(item["name"], tok)
+            self._add_loaded(file[0], tok)
 
     def _on_model_load(self, _: Any = None) -> None:
         name = self.model_path.value.strip()
