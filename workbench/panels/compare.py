@@ -227,7 +227,7 @@ class ComparePanel(Panel):
             return
         frame = compare_tokenizations(self.text.value, self.ours, self.peers)
         self.peer_spans.value = peer_spans_html(frame, self.text.value)
-        _, held = self._split()
+        train, held = self._split()
         metrics = compare_metrics(held, self.ours, self.peers).reset_index()
         size = self.peer_size or 0
         metrics["note"] = [
@@ -246,7 +246,7 @@ class ComparePanel(Panel):
                 "like"
             )
         head = (
-            f"<div>All trained at {size:,} ids on {len(self._split()[0]):,} lines, scored "
+            f"<div>All trained at {size:,} ids on {len(train):,} lines, scored "
             f"on the {len(held):,} lines after them.</div>"
         )
         warn = "".join(f"<div style='color:#8a6d3b'>{n}</div>" for n in notes)
