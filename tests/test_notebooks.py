@@ -28,9 +28,12 @@ NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 COURSE = [
     "01_quick_start.ipynb",
-    "02_minimum_entropy_explained.ipynb",
-    "03_tune_vocab_size.ipynb",
-    "04_explore_your_own_corpus.ipynb",
+    "02_bytes_and_predictability.ipynb",
+    "03_from_ngrams_to_a_vocabulary.ipynb",
+    "04_lattices_sampling_and_gold.ipynb",
+    "05_tune_vocab_size.ipynb",
+    "06_explore_your_own_corpus.ipynb",
+    "07_refined_training.ipynb",
 ]
 # Seconds for a whole notebook, kernel start included. Each takes well under 15 s with a warm
 # Numba cache; the margin covers a cold cache and a slow machine.

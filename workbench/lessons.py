@@ -1,6 +1,6 @@
 """Small helpers the course notebooks share, so their cells show the idea rather than the
 bookkeeping: where a sequence of words is cut, how a piece reads, whether it is part of a
-character, and the measurements of notebook 2 (surprisal at gold word starts, the n-gram
+character, and the measurements of notebooks 2-4 (surprisal at gold word starts, the n-gram
 Viterbi's fallback, cuts inside characters, random cuts as a baseline)."""
 
 from __future__ import annotations
