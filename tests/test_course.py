@@ -63,8 +63,14 @@ def _wrong() -> dict[str, object]:
     ) -> list[bytes]:
         return course.unigram_viterbi(text, logp)
 
+    def description_without_the_counts(tokens: list[bytes], counts: dict[bytes, int]) -> float:
+        return course.description_length(tokens, counts) - sum(
+            2 * math.floor(math.log2(max(n, 1))) + 1 for n in counts.values()
+        )
+
     return {
         "byte_classes": classes_no_cont,
+        "description_length": description_without_the_counts,
         "conditional_entropy": entropy_natural_log,
         "unigram_viterbi": viterbi_ties_to_shortest,
         "count_segmentations": count_off_by_one,

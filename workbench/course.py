@@ -38,10 +38,12 @@ __all__ = [
     "check_byte_classes",
     "check_conditional_entropy",
     "check_count_segmentations",
+    "check_description_length",
     "check_sample_segmentation",
     "check_unigram_viterbi",
     "conditional_entropy",
     "count_segmentations",
+    "description_length",
     "sample_segmentation",
     "show_solution",
     "unigram_viterbi",
@@ -185,6 +187,25 @@ def sample_segmentation(
         tokens.append(text[s:e])
         e = s
     return tokens[::-1]
+
+
+def description_length(tokens: list[bytes], counts: dict[bytes, int]) -> float:
+    """The description length in bits of a corpus cut into ``tokens`` with the vocabulary
+    ``counts`` (piece -> count): the corpus coded with the unigram model
+    ``p(w) = counts[w] / sum(counts.values())``, plus the vocabulary written down, 8 bits per
+    byte of every piece and an Elias gamma code of its count:
+    ``-sum log2 p(t) over tokens + sum over pieces v of (8 len(v) + 2 floor(log2 n_v) + 1)``,
+    with ``n_v`` at least 1.
+
+    >>> description_length([b"a", b"a", b"a", b"b"], {b"a": 3, b"b": 1})  # doctest: +ELLIPSIS
+    23.245...
+    """
+    total = sum(counts.values())
+    corpus_bits = -sum(math.log2(counts[t] / total) for t in tokens)
+    vocab_bits = sum(
+        8 * len(v) + 2 * math.floor(math.log2(max(n, 1))) + 1 for v, n in counts.items()
+    )
+    return corpus_bits + vocab_bits
 
 
 # -- checking a learner's version ---------------------------------------------------------
@@ -434,6 +455,35 @@ def check_sample_segmentation(
     return check.done()
 
 
+def check_description_length(fn: Callable[[list[bytes], dict[bytes, int]], float]) -> CheckResult:
+    """Compare a learner's ``description_length`` with the ``description_bits`` of
+    ``analysis.vocab_sweep``, on tokenizers trained on random text."""
+    check = _Checker("description_length")
+    check.case(
+        "a a a b with {a: 3, b: 1} (hand-worked: 3 log2(4/3) + 2 + 11 + 9 bits)",
+        lambda: fn([b"a", b"a", b"a", b"b"], {b"a": 3, b"b": 1}),
+        3 * math.log2(4 / 3) + 2 + 11 + 9,
+        _close(1e-9),
+    )
+    for seed in range(2):
+        rng = random.Random(400 + seed)
+        words = ["天气", "不错", "今天", "the", "cat", "sat", "on", "a", "mat", "。"]
+        texts = [" ".join(rng.choices(words, k=rng.randint(2, 9))) + "\n" for _ in range(80)]
+        sweep = analysis.vocab_sweep(texts, [262, 270, 300], algorithm="refined", min_count=2)
+        for row in sweep.table.itertuples():
+            tok = sweep.tokenizers[row.size]
+            vocab = tok.vocab
+            counts = {vocab.pieces[i]: int(vocab.counts[i]) for i in range(3, vocab.size)}
+            tokens = [t for text in texts for t in tok.tokenize(text)]
+            check.case(
+                f"80 random lines (seed {seed}), vocabulary of {tok.vocab_size}",
+                partial(fn, tokens, counts),
+                float(row.description_bits),
+                _close(1e-6),
+            )
+    return check.done()
+
+
 def _distribution(text: bytes, logp: dict[bytes, float], alpha: float) -> dict[tuple, float]:
     """Exact ``p(seg)`` over all segmentations of a short ``text``, by listing them."""
 
@@ -460,6 +510,7 @@ EXERCISES: dict[str, tuple[Callable[..., Any], Callable[[Callable[..., Any]], Ch
     "count_segmentations": (count_segmentations, check_count_segmentations),
     "boundary_probabilities": (boundary_probabilities, check_boundary_probabilities),
     "sample_segmentation": (sample_segmentation, check_sample_segmentation),
+    "description_length": (description_length, check_description_length),
 }
 """Every exercise: its solution and its check."""
 
