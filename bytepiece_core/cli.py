@@ -200,7 +200,7 @@ def _train(args: argparse.Namespace, out: TextIO) -> None:
         max_piece_length=args.max_piece_length,
         min_count=args.min_count,
         isolate_digits=args.isolate_digits,
-        ensure_unicode=not args.no_ensure_unicode,
+        ensure_unicode=args.ensure_unicode,
         algorithm=args.algorithm,
     )
     progress = _Progress(not args.quiet)
@@ -278,9 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--min-count", type=int, default=2, help="least count kept (default 2)")
     tr.add_argument("--isolate-digits", action="store_true", help="digits are pieces of their own")
     tr.add_argument(
-        "--no-ensure-unicode",
-        action="store_true",
-        help="allow pieces to start inside a UTF-8 character",
+        "--ensure-unicode",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pieces start on a character (bytepiece) or are whole characters (refined); "
+        "default: on with bytepiece, off with refined (a piece may then also be the first "
+        "bytes of one character)",
     )
     tr.add_argument("--workers", type=int, default=1, help="threads (default 1)")
     tr.add_argument(

@@ -57,6 +57,7 @@ __all__ = [
     "Trainer",
     "VocabStep",
     "check_options",
+    "default_ensure_unicode",
     "from_vocab",
 ]
 
@@ -112,6 +113,16 @@ def _check_backend(backend: Any, client: Any) -> None:
     check_client(client)
 
 
+def default_ensure_unicode(algorithm: str) -> bool:
+    """``ensure_unicode`` when it is not given: True with the reference algorithm (as
+    ``bytepiece`` 0.6.3), False with the refined one (see :class:`Trainer`).
+
+    >>> default_ensure_unicode("bytepiece"), default_ensure_unicode("refined")
+    (True, False)
+    """
+    return algorithm == "bytepiece"
+
+
 def check_options(
     *,
     order: Any = 6,
@@ -159,7 +170,11 @@ class Trainer:
     isolate_digits
         Make every decimal digit a chunk of its own (no piece holds a digit and more).
     ensure_unicode
-        Never start a piece on a UTF-8 continuation byte.
+        ``"bytepiece"``: never start a piece on a UTF-8 continuation byte. ``"refined"``:
+        every piece of several bytes is whole characters; without it a piece may also be the
+        first bytes of one character (``e4 b8``, which spells any rare character that starts
+        with them in two tokens instead of three). None (default): True with
+        ``"bytepiece"`` (the reference's default), False with ``"refined"``.
     algorithm
         ``"bytepiece"`` (default): the reference's algorithm, exactly (the same pieces and
         counts as ``bytepiece`` 0.6.3). ``"refined"``: the same objective, the unigram code
@@ -192,7 +207,7 @@ class Trainer:
         max_piece_length: int = 36,
         min_count: int = 2,
         isolate_digits: bool = False,
-        ensure_unicode: bool = True,
+        ensure_unicode: bool | None = None,
         *,
         algorithm: str = "bytepiece",
     ) -> None:
@@ -202,6 +217,13 @@ class Trainer:
                 "is the reference's, 'refined' reaches the sizes asked for (see Trainer)"
             )
         self.algorithm = algorithm
+        if ensure_unicode is None:
+            ensure_unicode = default_ensure_unicode(algorithm)
+        elif not isinstance(ensure_unicode, (bool, np.bool_)):
+            raise TypeError(
+                f"ensure_unicode must be True, False or None (the algorithm's default), "
+                f"not {ensure_unicode!r}"
+            )
         options = check_options(
             order=order,
             max_piece_length=max_piece_length,

@@ -258,11 +258,13 @@ def frequent_substrings(
     chunks: list[bytes], longest: int, min_count: int, ensure_unicode: bool
 ) -> dict[bytes, int]:
     """Substrings of 2..``longest`` bytes inside a chunk seen at least ``min_count`` times
-    (whole UTF-8 only with ``ensure_unicode``), plus, with ``ensure_unicode``, every
-    multi-byte character however rare.
+    that are whole UTF-8 or, without ``ensure_unicode``, the first bytes (2 or more, not all)
+    of one character; plus every multi-byte character however rare.
 
     >>> frequent_substrings([b"abab", b"ab"], 3, 2, False)
     {b'ab': 3}
+    >>> frequent_substrings(["天天气".encode()], 3, 2, False)  # e5 a4 a9 is 天
+    {b'\xe5\xa4': 2, b'\xe5\xa4\xa9': 2, b'\xe6\xb0\x94': 1}
     """
     counts: dict[bytes, int] = {}
     for chunk in chunks:
@@ -271,15 +273,23 @@ def frequent_substrings(
                 if i + k <= len(chunk):
                     s = chunk[i : i + k]
                     counts[s] = counts.get(s, 0) + 1
-    out = {s: c for s, c in counts.items() if c >= min_count}
-    if ensure_unicode:
-        out = {s: c for s, c in out.items() if _whole(s)}
-        for chunk in chunks:
-            for ch in chunk.decode("utf-8"):
-                raw = ch.encode()
-                if len(raw) > 1 and raw not in out:
-                    out[raw] = sum(c.count(raw) for c in chunks)
+    out = {
+        s: c
+        for s, c in counts.items()
+        if c >= min_count and (_whole(s) or (not ensure_unicode and _first_bytes(s)))
+    }
+    for chunk in chunks:
+        for ch in chunk.decode("utf-8"):
+            raw = ch.encode()
+            if len(raw) > 1 and raw not in out:
+                out[raw] = sum(c.count(raw) for c in chunks)
     return dict(sorted(out.items()))
+
+
+def _first_bytes(piece: bytes) -> bool:
+    """Whether ``piece`` is the first bytes (2 or more, not all) of one UTF-8 character."""
+    width = 4 if piece[0] >= 0xF0 else 3 if piece[0] >= 0xE0 else 2 if piece[0] >= 0xC0 else 1
+    return 2 <= len(piece) < width and all(0x80 <= b < 0xC0 for b in piece[1:])
 
 
 def _whole(piece: bytes) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from bytepiece_core import Tokenizer, Trainer
 from bytepiece_core._training.corpus import read_corpus
 from bytepiece_core._training.refine import (
+    UnigramModel,
     digamma,
     distinct_chunks,
     expected_counts,
@@ -150,7 +151,42 @@ def test_reaches_every_size(refined: Trainer) -> None:
     for pieces in refined.pieces:
         assert all(bytes([b]) in pieces for b in range(256))
         assert all(c >= 1 for c in pieces.values())
-        assert all(naive_train._whole(p) or len(p) == 1 for p in pieces)  # ensure_unicode
+        # ensure_unicode is off by default: whole characters, or a character's first bytes
+        assert all(
+            naive_train._whole(p) or len(p) == 1 or naive_train._first_bytes(p) for p in pieces
+        )
+    assert any(naive_train._first_bytes(p) for p in refined.pieces[1])
+    assert refined.ensure_unicode is False and Trainer().ensure_unicode is True
+
+
+def test_ensure_unicode_keeps_pieces_whole(
+    refined: Trainer, sample: tuple[list[str], list[str]]
+) -> None:
+    train, held = sample
+    whole = Trainer(max_vocab_size=1000, algorithm="refined", ensure_unicode=True)
+    whole.train(train)
+    assert all(naive_train._whole(p) or len(p) == 1 for p in whole.pieces[0])
+    # spelling rare characters with their first bytes takes fewer tokens on unseen text
+    default = evaluate(refined.tokenizer(1000), held).bytes_per_token
+    assert default > evaluate(whole.tokenizer(), held).bytes_per_token
+
+
+def test_first_bytes_wait_for_the_final_round() -> None:
+    pieces = [bytes([b]) for b in range(256)] + ["天".encode()[:2], "天".encode(), b"ab", b"abc"]
+    model = UnigramModel(pieces, np.log(np.r_[np.ones(256), 1.0, 50.0, 40.0, 30.0]))
+    assert model.partial.tolist() == [False] * 256 + [True, False, False, False]
+    counts = np.r_[np.ones(256), 0.0, 50.0, 40.0, 30.0]  # the first bytes are never used
+    model.prune(counts, 258, final=False)  # not the last round: they are kept, b"ab" goes
+    assert model.pieces[256:] == ["天".encode()[:2], "天".encode()]
+    model.prune(counts[[*range(256), 256, 257]], 257, final=True)  # the last: weighed, and go
+    assert model.pieces[256:] == ["天".encode()] and model.reserve == [("天".encode()[:2], 0.0)]
+    # bytes come first: a round too small for the held pieces keeps every byte
+    held = UnigramModel(pieces[:258], np.zeros(258))
+    held.prune(np.r_[np.ones(256), 0.0, 50.0], 256, final=False)
+    assert held.pieces == pieces[:256] and held.reserve == [("天".encode()[:2], 0.0)]
+    model.restore()  # back for the next size, at their last score
+    assert model.pieces[256:] == ["天".encode(), "天".encode()[:2]] and not model.reserve
+    assert model.partial.tolist()[256:] == [False, True] and model.scores[-1] == 0.0
 
 
 def test_deterministic_and_independent_of_workers(

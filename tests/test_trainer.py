@@ -221,7 +221,7 @@ def test_empty_corpus_is_an_error(docs: list[str]) -> None:
         ({"max_piece_length": -1}, ValueError, "max_piece_length must be at least 1"),
         ({"max_piece_length": 0}, ValueError, "max_piece_length must be at least 1"),
         ({"isolate_digits": "yes"}, TypeError, "isolate_digits must be True or False"),
-        ({"ensure_unicode": None}, TypeError, "ensure_unicode must be True or False"),
+        ({"ensure_unicode": "no"}, TypeError, "ensure_unicode must be True, False or None"),
     ],
 )
 def test_invalid_options(kwargs: dict, error: type, message: str) -> None:

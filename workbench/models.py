@@ -14,8 +14,15 @@ from pathlib import Path
 
 from bytepiece_core import Tokenizer
 from bytepiece_core.export import huggingface_json, sentencepiece_proto
+from bytepiece_core.utf8 import is_whole_utf8
 
-__all__ = ["FORMATS", "download_links_html", "model_file", "tokenizer_from_upload"]
+__all__ = [
+    "FORMATS",
+    "download_links_html",
+    "model_file",
+    "sentencepiece_unheld",
+    "tokenizer_from_upload",
+]
 
 FORMATS = {
     "bytepiece": ("BytePiece model", "model.json", "application/json"),
@@ -52,7 +59,26 @@ def download_links_html(tok: Tokenizer, stem: str) -> str:
             f"<a download='{filename}' href='data:{mime};base64,{data}' "
             f"class='wb-download' style='margin-right:14px'>{html.escape(label)}</a>"
         )
-    return "<div>Download: " + "".join(links) + "</div>"
+    note = ""
+    unheld = sentencepiece_unheld(tok)
+    if unheld:
+        note = (
+            f"<div class='wb-note'>SentencePiece cannot hold {unheld:,} of its pieces (the "
+            "first bytes of a character: SentencePiece pieces are whole characters), so its "
+            "ids differ where they are used; the BytePiece and HF files give the same ids. "
+            "Train with ensure_unicode on for a model SentencePiece holds whole.</div>"
+        )
+    return "<div>Download: " + "".join(links) + "</div>" + note
+
+
+def sentencepiece_unheld(tok: Tokenizer) -> int:
+    """How many pieces of ``tok`` a SentencePiece model cannot hold: pieces of several bytes
+    that are not whole UTF-8 (they become unused placeholders there).
+
+    >>> sentencepiece_unheld(Tokenizer.from_vocab({b"\\xe4\\xb8": 2, "天": 1}))
+    1
+    """
+    return sum(len(p) > 1 and not is_whole_utf8(p) for p in tok.vocab.pieces)
 
 
 def tokenizer_from_upload(name: str, content: bytes) -> Tokenizer:

@@ -65,7 +65,7 @@ class TrainOptions:
     max_piece_length: int = 36
     min_count: int = 2
     isolate_digits: bool = False
-    ensure_unicode: bool = True
+    ensure_unicode: bool | None = None  # None: the algorithm's default (see Trainer)
     workers: int = 1
     batch_size: int = 1000
     work_dir: str | None = None

@@ -200,6 +200,25 @@ def _whole_utf8(flat, offsets):  # pragma: no cover - compiled
 
 
 @kernel
+def _char_prefix(flat, offsets):  # pragma: no cover - compiled
+    """bool[n]: whether each string ``flat[offsets[p]:offsets[p + 1]]`` is the first bytes of
+    one character, at least 2 and not all of them (``e4 b8`` of ``e4 b8 a7``)."""
+    m = offsets.shape[0] - 1
+    out = np.zeros(m, np.bool_)
+    for p in range(m):
+        i = offsets[p]
+        n = offsets[p + 1] - i
+        lead = flat[i] if n > 0 else 0
+        width = 4 if lead >= 0xF0 else 3 if lead >= 0xE0 else 2 if lead >= 0xC0 else 1
+        ok = 2 <= n < width
+        for t in range(1, n):
+            if flat[i + t] < 0x80 or flat[i + t] >= 0xC0:
+                ok = False
+        out[p] = ok
+    return out
+
+
+@kernel
 def _expected_counts(
     data, chunk_offsets, weights, c_lo, c_hi, cells, value, logp, out
 ):  # pragma: no cover - compiled

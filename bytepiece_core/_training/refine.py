@@ -2,7 +2,8 @@
 unigram code length of the corpus over byte-level pieces, optimized directly.
 
 1. **Candidates.** Every substring of the training chunks of 2 to ``max_piece_length`` bytes
-   seen at least ``min_count`` times (whole UTF-8 with ``ensure_unicode``), counted exactly a
+   seen at least ``min_count`` times that is whole UTF-8 or, without ``ensure_unicode``, the
+   first bytes of one character (``e4 b8``, shared by many characters), counted exactly a
    length at a time (apriori: a ``k``-gram is counted only where both its ``(k-1)``-grams
    were frequent), over the distinct chunks with their counts, so a repeated line costs
    nothing; and every character, however rare (spelt in bytes it costs several tokens). The
@@ -20,7 +21,10 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    training seldom comes back in new text; ties go to the more frequent). The pieces of
    least loss go, ``1 - SHRINK`` of the vocabulary a round with ``EM_STEPS`` EM iterations
    between rounds, down to exactly each requested size (largest first); the last EM gives
-   the counts written to the model.
+   the counts written to the model. The first bytes of a character are weighed only in the
+   round that reaches a size: before, most characters are pieces and they are seldom used;
+   after, they spell a rare character in two tokens instead of three. Those that round
+   removes are weighed again for the next, smaller size.
 
 The counts in the model file are the last expected counts rounded (at least 1): the
 ``Tokenizer`` scores them ``log count - log total``, the same model file as the reference's.
@@ -52,6 +56,7 @@ from .kernels_unigram import (
     FIXED,
     PACKED,
     _alternatives,
+    _char_prefix,
     _chunk_hashes,
     _count_chars,
     _count_extensions,
@@ -210,8 +215,9 @@ def find_candidates(
     A ``k``-gram is counted only where both its ``(k-1)``-grams are frequent (``maxlen``,
     the longest frequent substring at each byte, says where), so every count of a frequent
     one is exact and rare ones are seldom stored; the frequent ones raise ``maxlen`` for the
-    next length. ``progress(k, n_bytes)`` follows each length's pass. With ``ensure_unicode``
-    the candidates are the whole-UTF-8 ones (the others still extend to longer ones).
+    next length. ``progress(k, n_bytes)`` follows each length's pass. The candidates are the
+    whole-UTF-8 ones and, without ``ensure_unicode``, the first bytes of one character too
+    (the others still extend to longer ones), and every character, however rare.
     """
     n_bytes = corpus.n_bytes
     maxlen = np.ones(n_bytes + 1, np.uint8)
@@ -227,11 +233,13 @@ def find_candidates(
         kept.append(n_kept)
         if n_kept == 0:
             break
-        whole = _whole_utf8(*part[:2]) if ensure_unicode else np.ones(len(part[2]), bool)
-        parts.append(_select(part, whole))
+        keep = _whole_utf8(*part[:2])
+        if not ensure_unicode:
+            keep |= _char_prefix(*part[:2])
+        parts.append(_select(part, keep))
         cap = max(1024, 2 * n_kept // max(1, workers))
-    if ensure_unicode:  # every character, however rare: spelt in bytes it costs several
-        parts.append(_rare_chars(corpus, min_count, workers))
+    # every character, however rare: spelt in bytes it costs several
+    parts.append(_rare_chars(corpus, min_count, workers))
     return _arena(parts, counted, kept)
 
 
@@ -433,6 +441,8 @@ class UnigramModel:
         self.scores = scores  # unnormalized log-weights, float64[len(pieces)]
         self.single = np.fromiter((len(p) == 1 for p in pieces), bool, len(pieces))
         self.char = np.fromiter(map(_one_char, pieces), bool, len(pieces))
+        self.partial = _char_prefix(*_flat(pieces))  # the first bytes of one character
+        self.reserve: list[tuple[bytes, float]] = []  # first-bytes pieces a size pruned
 
     def vocab(self) -> Vocab:
         """The vocabulary scoring each piece by its normalized probability."""
@@ -442,10 +452,11 @@ class UnigramModel:
     def em(self, corpus: Chunks, workers: int, floor: int) -> np.ndarray:
         """One EM iteration; returns the expected counts (by piece) it re-estimated from.
         Pieces whose expected count falls below ``MIN_EXPECTED`` are dropped (never bytes),
-        the rarest first, but never below ``floor`` pieces."""
+        the rarest first, but never below ``floor`` pieces; first-bytes pieces are held for
+        :meth:`prune` to weigh."""
         counts, _ = expected_counts(corpus, self.vocab(), workers)
         counts = counts[N_SPECIAL:]
-        rare = np.flatnonzero(~self.single & (counts < MIN_EXPECTED))
+        rare = np.flatnonzero(~(self.single | self.partial) & (counts < MIN_EXPECTED))
         room = max(0, len(self.pieces) - floor)
         if len(rare) > room:  # drop only the rarest, down to the floor
             rank = sorted(rare.tolist(), key=lambda i: (counts[i], self.pieces[i]))
@@ -465,10 +476,14 @@ class UnigramModel:
         self.scores = self.scores[keep]
         self.single = self.single[keep]
         self.char = self.char[keep]
+        self.partial = self.partial[keep]
 
-    def prune(self, counts: np.ndarray, size: int) -> None:
+    def prune(self, counts: np.ndarray, size: int, final: bool) -> None:
         """Keep the ``size`` pieces of most loss (the bytes always); ties go to the more
-        frequent, then by piece bytes."""
+        frequent, then by piece bytes. The first bytes of a character are kept until the
+        ``final`` round of a size: while most characters are pieces they are seldom used,
+        yet once the rare characters go they spell each in two tokens instead of three. Those
+        the final round removes wait in :attr:`reserve` for the next size."""
         if len(self.pieces) <= size:
             return
         vocab = self.vocab()
@@ -480,12 +495,29 @@ class UnigramModel:
         loss = np.full(len(self.pieces), np.inf)  # single bytes (no alternative) are kept
         several = ~self.single
         loss[several] = seen[several] * (logp[several] - alt[several])
+        if not final:  # held, but after the bytes, which are always kept
+            loss[self.partial] = np.finfo(np.float64).max
         order = sorted(
             range(len(self.pieces)), key=lambda i: (-loss[i], -counts[i], self.pieces[i])
         )
         keep = np.zeros(len(self.pieces), bool)
         keep[order[:size]] = True
+        gone = np.flatnonzero(~keep & self.partial).tolist()
+        self.reserve += [(self.pieces[i], float(self.scores[i])) for i in gone]
         self._keep(keep)
+
+    def restore(self) -> None:
+        """Put the reserved first-bytes pieces back (at their last scores), for a smaller
+        size to weigh again."""
+        if not self.reserve:
+            return
+        pieces, scores = zip(*self.reserve, strict=True)
+        self.reserve = []
+        self.pieces = self.pieces + list(pieces)
+        self.scores = np.concatenate([self.scores, np.array(scores)])
+        self.single = np.concatenate([self.single, np.zeros(len(pieces), bool)])
+        self.char = np.concatenate([self.char, np.zeros(len(pieces), bool)])
+        self.partial = np.concatenate([self.partial, np.ones(len(pieces), bool)])
 
     def counts_dict(self, counts: np.ndarray) -> dict[bytes, int]:
         """The model file's ``{piece: count}``: expected counts rounded, at least 1."""
@@ -494,13 +526,19 @@ class UnigramModel:
 
 
 def seed_model(candidates: Candidates, sizes: Sequence[int]) -> UnigramModel:
-    """The model EM starts from: the 256 bytes, every candidate character, and the most
-    frequent candidates by ``count * length``, at most ``SEED_FACTOR`` times the largest
-    size; their counts, normalized, are the first scores."""
+    """The model EM starts from: the 256 bytes, every candidate character and first bytes
+    of a character, and the most frequent candidates by ``count * length``, at most
+    ``SEED_FACTOR`` times the largest size; their counts, normalized, are the first scores."""
     limit = max(sizes) - N_SPECIAL
     lead = candidates.data[candidates.pos] if len(candidates) else np.zeros(0, np.uint8)
-    chars = candidates.lens == _char_length(lead)
-    del lead
+    ends = (
+        np.append(candidates.pos, candidates.pos[-1] + candidates.lens[-1])
+        if len(candidates)
+        else np.zeros(1, np.int64)
+    )
+    # characters and the first bytes of characters (there are few of those)
+    chars = (candidates.lens == _char_length(lead)) | _char_prefix(candidates.data, ends)
+    del lead, ends
     room = max(0, SEED_FACTOR * limit - int(chars.sum()))
     others = np.flatnonzero(~chars)
     score = candidates.counts[others] * candidates.lens[others]
@@ -535,13 +573,15 @@ def refine(
     rounds = 0
     for size in sizes:
         target = size - N_SPECIAL
+        model.restore()
         while True:
             for _ in range(EM_STEPS):
                 counts = model.em(corpus, workers, target)
             if len(model.pieces) <= target:
                 break
             rounds += 1
-            model.prune(counts, max(target, int(len(model.pieces) * SHRINK)))
+            nxt = max(target, int(len(model.pieces) * SHRINK))
+            model.prune(counts, nxt, final=nxt == target)
             record(VocabStep(size, "loss", rounds, len(model.pieces)))
         record(VocabStep(size, "cut", 0, len(model.pieces)))
         results.append(model.counts_dict(counts))

@@ -188,7 +188,11 @@ class ComparePanel(Panel):
                 self.peer_status.value = f"training {k} of {len(steps)}: {name}…"
                 try:
                     if what == "ours":
-                        trainer = replace(options, max_vocab_size=[size], algorithm=key).trainer()
+                        # the Train tab's options; ensure_unicode too for its own algorithm
+                        unicode = options.ensure_unicode if key == options.algorithm else None
+                        trainer = replace(
+                            options, max_vocab_size=[size], algorithm=key, ensure_unicode=unicode
+                        ).trainer()
                         trainer.train(train, workers=options.workers)
                         ours[name] = trainer.tokenizer()
                     else:

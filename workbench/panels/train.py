@@ -25,7 +25,7 @@ from bytepiece_core import Tokenizer
 from bytepiece_core.dask import connect, parse_scheduler
 from bytepiece_core.model import N_SPECIAL
 from bytepiece_core.sizes import parse_size
-from bytepiece_core.trainer import Stage, Trainer, TrainEvent, VocabStep
+from bytepiece_core.trainer import Stage, Trainer, TrainEvent, VocabStep, default_ensure_unicode
 
 from ..figures import vocab_growth_figure
 from ..html import frame_html
@@ -115,7 +115,19 @@ class TrainPanel(Panel):
             value=o.min_count, description="min_count", layout=wide, style=style
         )
         self.isolate_digits = W.Checkbox(value=o.isolate_digits, description="isolate_digits")
-        self.ensure_unicode = W.Checkbox(value=o.ensure_unicode, description="ensure_unicode")
+        self.ensure_unicode = W.Checkbox(
+            value=default_ensure_unicode(o.algorithm)
+            if o.ensure_unicode is None
+            else o.ensure_unicode,
+            description="ensure_unicode",
+        )
+        # each algorithm's own default when the algorithm changes (the box can then be set)
+        self.algorithm.observe(
+            lambda change: setattr(
+                self.ensure_unicode, "value", default_ensure_unicode(change["new"])
+            ),
+            "value",
+        )
         self.workers = W.IntSlider(
             value=1,
             min=1,
@@ -286,8 +298,10 @@ class TrainPanel(Panel):
                                     self.ensure_unicode,
                                     "Whole characters",
                                     "ensure_unicode",
-                                    "pieces are whole UTF-8 characters: no piece ends inside "
-                                    "a character.",
+                                    "on: pieces are whole UTF-8 characters (refined) or start "
+                                    "on one (bytepiece). Off (refined's default): a piece may "
+                                    "also be a character's first bytes, which spell rare "
+                                    "characters in fewer tokens.",
                                 ),
                                 labeled(
                                     self.workers,
