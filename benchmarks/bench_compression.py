@@ -336,8 +336,8 @@ def main() -> None:
         + " | ".join(f"{p:>17s}" for p in PEERS)
         + " | refined/spu refined/bpe bits/spu"
     )
-    for name in args.corpora:
-        for train_name in args.train:
+    for train_name in args.train:  # the smaller cells first (and 1 MB before the larger)
+        for name in args.corpora:
             for size in args.sizes:
                 row = cell(name, TRAIN_SIZES[train_name], size)
                 row["verdict"] = verdict(row)

@@ -38,7 +38,14 @@ from ._training.ngrams import build_ngram_model
 from ._training.passes import LocalPasses, Passes
 from ._training.pieces import PieceCounts, count_segmented, segment
 from ._training.prune import from_vocab, prune_pieces
-from ._training.refine import Chunks, distinct_chunks, find_candidates, refine, seed_model
+from ._training.refine import (
+    Chunks,
+    distinct_chunks,
+    fill_candidates,
+    find_candidates,
+    refine,
+    seed_model,
+)
 from .model import dump_model, write_model
 from .sizes import parse_size
 from .tokenizer import Tokenizer
@@ -539,6 +546,25 @@ class Trainer:
             self.ensure_unicode,
             workers,
             ngram_progress,
+        )
+        # too few for the largest size: rarer substrings fill the places left (a second
+        # pass, its progress from 0 again)
+        needed = max(self.max_vocab_size) - N_SPECIAL - 256
+
+        def fill_progress(k: int, nbytes: int) -> None:
+            done[0] = 0 if k == 2 else done[0]
+            done[0] += nbytes
+            run.emit(TrainEvent("count_ngrams", done[0], units, n, f"rarer, length {k}"))
+
+        candidates = fill_candidates(
+            chunks,
+            candidates,
+            needed,
+            self.max_piece_length,
+            self.min_count,
+            self.ensure_unicode,
+            workers,
+            fill_progress,
         )
         run.history.candidates = len(candidates)
         run.history.ngrams = [

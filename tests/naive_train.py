@@ -286,6 +286,28 @@ def frequent_substrings(
     return dict(sorted(out.items()))
 
 
+def fill_substrings(
+    chunks: list[bytes], longest: int, min_count: int, ensure_unicode: bool, needed: int
+) -> dict[bytes, int]:
+    """:func:`frequent_substrings` and, if they are fewer than ``needed``, those seen fewer
+    than ``min_count`` times (not single characters): the shortest first, then the most
+    frequent, then in byte order; never more than half the bytes of the distinct chunks.
+
+    >>> fill_substrings([b"abab", b"cd"], 2, 2, True, 3)
+    {b'ab': 2, b'ba': 1, b'cd': 1}
+    """
+    needed = min(needed, sum(map(len, set(chunks))) // 2)
+    base = frequent_substrings(chunks, longest, min_count, ensure_unicode)
+    if len(base) >= needed:
+        return base
+    found = frequent_substrings(chunks, longest, 1, ensure_unicode)
+    one_char = {p for p in found if _whole(p) and len(p.decode("utf-8")) == 1}
+    rarer = [p for p, c in found.items() if c < min_count and p not in one_char]
+    rarer.sort(key=lambda p: (len(p), -found[p], p))
+    base.update({p: found[p] for p in rarer[: needed - len(base)]})
+    return dict(sorted(base.items()))
+
+
 def _first_bytes(piece: bytes) -> bool:
     """Whether ``piece`` is the first bytes (2 or more, not all) of one UTF-8 character."""
     width = 4 if piece[0] >= 0xF0 else 3 if piece[0] >= 0xE0 else 2 if piece[0] >= 0xC0 else 1

@@ -18,6 +18,7 @@ from bytepiece_core._training.refine import (
     digamma,
     distinct_chunks,
     expected_counts,
+    fill_candidates,
     find_candidates,
 )
 from bytepiece_core.metrics import evaluate
@@ -59,6 +60,45 @@ def test_candidates_are_the_frequent_substrings(seed: int, workers: int) -> None
         got = spans(found)
         assert len(got) == len(found)  # each substring once
         assert got == expected
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rarer_substrings_fill_the_places_left(seed: int) -> None:
+    docs = random_docs(20 + seed)
+    longest, min_count = 8, 4  # pieces of at most 8 bytes: their tie key is their bytes
+    chunks = chunks_of(docs)
+    plain = naive_train.training_chunks(docs)
+    base = find_candidates(chunks, longest, min_count, False, 1, lambda k, n: 0)
+    rarer = len(naive_train.frequent_substrings(plain, longest, 1, False)) - len(base)
+    for needed in (len(base) - 1, len(base) + 5, len(base) + rarer // 2, len(base) + 10 * rarer):
+        got = fill_candidates(chunks, base, needed, longest, min_count, False, 2, lambda k, n: 0)
+        assert spans(got) == naive_train.fill_substrings(plain, longest, min_count, False, needed)
+        assert got.fillers == len(got) - len(base)
+    assert got.fillers > 0 and len(got) < 10 * rarer  # all there are, at min_count 1
+
+
+def test_fillers_go_before_a_smaller_size() -> None:
+    pieces = [bytes([b]) for b in range(256)] + [b"ab", b"abc", b"abcd"]
+    filler = np.r_[np.zeros(256, bool), False, True, True]
+    model = UnigramModel(pieces, np.log(np.r_[np.ones(256), 5.0, 1.0, 2.0]), filler)
+    model.drop_fillers(258)  # room for one more: the likelier filler stays
+    assert model.pieces[256:] == [b"ab", b"abcd"] and model.filler.tolist()[256:] == [False, True]
+    model.drop_fillers(257)
+    assert model.pieces[256:] == [b"ab"] and not model.filler.any()
+
+
+def test_a_small_corpus_reaches_a_large_size() -> None:
+    docs = random_docs(7, 80)  # 718 substrings seen twice, in 2,104 distinct bytes
+    chunks = chunks_of(docs)
+    assert len(find_candidates(chunks, 36, 2, False, 1, lambda k, n: 0)) < 1200 - 3 - 256
+    trainer = Trainer(max_vocab_size=[1200, 700], algorithm="refined")
+    trainer.train(docs)
+    assert [len(p) + 3 for p in trainer.pieces] == [1200, 700]
+    assert trainer.history.candidates == 1200 - 3 - 256  # just enough were added
+    # never more candidates than half the distinct bytes: 1,052, and 1,311 ids
+    capped = Trainer(max_vocab_size=5000, algorithm="refined")
+    capped.train(docs)
+    assert capped.history.candidates == 2104 // 2 and len(capped.pieces[0]) == 256 + 1052
 
 
 def test_distinct_chunks_keep_the_counts() -> None:

@@ -6,7 +6,9 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    first bytes of one character (``e4 b8``, shared by many characters), counted exactly a
    length at a time (apriori: a ``k``-gram is counted only where both its ``(k-1)``-grams
    were frequent), over the distinct chunks with their counts, so a repeated line costs
-   nothing; and every character, however rare (spelt in bytes it costs several tokens). The
+   nothing; and every character, however rare (spelt in bytes it costs several tokens). When
+   they are too few for the largest size, substrings seen fewer times fill the places left,
+   the shortest first (:func:`fill_candidates`); they count for the largest size only. The
    seed is every character and then the most frequent by ``count * length``, at most
    ``SEED_FACTOR`` times the largest size, with the 256 single bytes, which are always kept:
    no text is ever out of vocabulary.
@@ -76,6 +78,7 @@ __all__ = [
     "UnigramModel",
     "digamma",
     "expected_counts",
+    "fill_candidates",
     "find_candidates",
     "refine",
     "seed_model",
@@ -105,7 +108,8 @@ class Candidates:
     times (int64[n] each, in no particular order); ``order_key`` (uint64[n]) breaks ties
     between pieces of one length whatever the number of workers (the bytes packed for
     pieces of up to 8 bytes, the first occurrence in the corpus for longer ones); ``counted``
-    and ``kept`` per length (index = length) as ``TrainHistory.ngrams`` shows them."""
+    and ``kept`` per length (index = length) as ``TrainHistory.ngrams`` shows them; the last
+    ``fillers`` are the rarer ones :func:`fill_candidates` added."""
 
     data: np.ndarray
     pos: np.ndarray
@@ -114,6 +118,7 @@ class Candidates:
     order_key: np.ndarray
     counted: list[int]
     kept: list[int]
+    fillers: int = 0
 
     def __len__(self) -> int:
         return int(self.pos.shape[0])
@@ -241,6 +246,53 @@ def find_candidates(
     # every character, however rare: spelt in bytes it costs several
     parts.append(_rare_chars(corpus, min_count, workers))
     return _arena(parts, counted, kept)
+
+
+def fill_candidates(
+    corpus: Chunks,
+    candidates: Candidates,
+    needed: int,
+    max_piece_length: int,
+    min_count: int,
+    ensure_unicode: bool,
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> Candidates:
+    """``candidates`` and, if they are fewer than ``needed``, substrings seen fewer than
+    ``min_count`` times to make up the difference: the shortest first (they are the likelier
+    to come back), then the most frequent, then by ``order_key``. Lengths are counted up to
+    2, 4, 8, ... bytes until there are enough, so a large corpus counts only short ones. They
+    are the first to go when pruning (their loss is discounted to nothing), so they only take
+    places nothing else would. There are never more candidates than half the bytes of the
+    distinct chunks: a vocabulary beyond that would be the text itself."""
+    needed = min(needed, corpus.n_bytes // 2)
+    if len(candidates) >= needed or min_count <= 1:
+        return candidates
+    longest = 2
+    while True:
+        longest = min(longest, max_piece_length)
+        found = find_candidates(corpus, longest, 1, ensure_unicode, workers, progress)
+        lead = found.data[found.pos]
+        rarer = np.flatnonzero((found.counts < min_count) & (found.lens != _char_length(lead)))
+        if len(rarer) >= needed - len(candidates) or longest >= max_piece_length:
+            break
+        longest *= 2
+    order = np.lexsort((found.order_key[rarer], -found.counts[rarer], found.lens[rarer]))
+    pick = rarer[order][: needed - len(candidates)]
+    flat, _ = _gather(found.data, found.pos, found.lens, pick)
+    lens = np.concatenate([candidates.lens, found.lens[pick]])
+    pos = np.zeros(len(lens), np.int64)
+    np.cumsum(lens[:-1], out=pos[1:])
+    return Candidates(
+        np.concatenate([candidates.data, flat]),
+        pos,
+        lens,
+        np.concatenate([candidates.counts, found.counts[pick]]),
+        np.concatenate([candidates.order_key, found.order_key[pick]]),
+        candidates.counted,
+        candidates.kept,
+        len(pick),
+    )
 
 
 Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # flat, offsets, counts, keys
@@ -436,13 +488,17 @@ def _one_char(piece: bytes) -> bool:
 class UnigramModel:
     """The unigram model being trained: pieces (the 256 bytes among them) and their scores."""
 
-    def __init__(self, pieces: list[bytes], scores: np.ndarray) -> None:
+    def __init__(
+        self, pieces: list[bytes], scores: np.ndarray, filler: np.ndarray | None = None
+    ) -> None:
         self.pieces = pieces
         self.scores = scores  # unnormalized log-weights, float64[len(pieces)]
         self.single = np.fromiter((len(p) == 1 for p in pieces), bool, len(pieces))
         self.char = np.fromiter(map(_one_char, pieces), bool, len(pieces))
         self.partial = _char_prefix(*_flat(pieces))  # the first bytes of one character
         self.reserve: list[tuple[bytes, float]] = []  # first-bytes pieces a size pruned
+        # the rarer pieces that fill places at the largest size (fill_candidates)
+        self.filler = np.zeros(len(pieces), bool) if filler is None else filler
 
     def vocab(self) -> Vocab:
         """The vocabulary scoring each piece by its normalized probability."""
@@ -477,6 +533,7 @@ class UnigramModel:
         self.single = self.single[keep]
         self.char = self.char[keep]
         self.partial = self.partial[keep]
+        self.filler = self.filler[keep]
 
     def prune(self, counts: np.ndarray, size: int, final: bool) -> None:
         """Keep the ``size`` pieces of most loss (the bytes always); ties go to the more
@@ -518,6 +575,18 @@ class UnigramModel:
         self.single = np.concatenate([self.single, np.zeros(len(pieces), bool)])
         self.char = np.concatenate([self.char, np.zeros(len(pieces), bool)])
         self.partial = np.concatenate([self.partial, np.ones(len(pieces), bool)])
+        self.filler = np.concatenate([self.filler, np.zeros(len(pieces), bool)])
+
+    def drop_fillers(self, size: int) -> None:
+        """Drop the filling pieces, keeping only as many as a vocabulary of ``size`` still
+        needs (the most probable): at a smaller size they would take expected counts from
+        the pieces that are there on their merits."""
+        others = int((~self.filler).sum())
+        filler = np.flatnonzero(self.filler)
+        keep = np.ones(len(self.pieces), bool)
+        order = sorted(filler.tolist(), key=lambda i: (-self.scores[i], self.pieces[i]))
+        keep[order[max(0, size - others) :]] = False
+        self._keep(keep)
 
     def counts_dict(self, counts: np.ndarray) -> dict[bytes, int]:
         """The model file's ``{piece: count}``: expected counts rounded, at least 1."""
@@ -555,7 +624,8 @@ def seed_model(candidates: Candidates, sizes: Sequence[int]) -> UnigramModel:
     seed = [candidates.piece(int(p)) for p in order]
     pieces = [bytes([b]) for b in range(256)] + seed
     counts = np.concatenate([np.ones(256), candidates.counts[order].astype(np.float64)])
-    return UnigramModel(pieces, np.log(counts) - math.log(counts.sum()))
+    filler = np.concatenate([np.zeros(256, bool), order >= len(candidates) - candidates.fillers])
+    return UnigramModel(pieces, np.log(counts) - math.log(counts.sum()), filler)
 
 
 def refine(
@@ -569,11 +639,13 @@ def refine(
     pruning by loss from the ``model`` of :func:`seed_model` (steps 2-3 of the module
     docstring); ``record`` gets each step."""
     record(VocabStep(None, "candidates", 0, len(model.pieces)))
-    results = []
+    results: list[dict[bytes, int]] = []
     rounds = 0
     for size in sizes:
         target = size - N_SPECIAL
         model.restore()
+        if results:
+            model.drop_fillers(target)
         while True:
             for _ in range(EM_STEPS):
                 counts = model.em(corpus, workers, target)
