@@ -576,7 +576,16 @@ class Trainer:
         run.lap("count_pieces")
         model = seed_model(candidates, self.max_vocab_size)
         del candidates  # the seed is all the EM needs
-        return refine(chunks, model, self.max_vocab_size, workers, run.record_step)
+        return refine(
+            chunks,
+            model,
+            self.max_vocab_size,
+            workers,
+            run.record_step,
+            self.max_piece_length,
+            self.min_count,
+            self.ensure_unicode,
+        )
 
     def _prune(
         self, run: _Run, corpus: TrainingCorpus, candidates: PieceCounts, workers: int

@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 import numpy as np
-from naive import segmentations
+from naive import segmentations, viterbi
 
 
 def training_chunks(docs: list[str], isolate_digits: bool = False) -> list[bytes]:
@@ -351,3 +351,36 @@ def best_alternative(piece: bytes, logp: dict[bytes, float]) -> float:
     """
     scores = [sum(logp[p] for p in seg) for seg in segmentations(piece, logp) if seg != (piece,)]
     return max(scores, default=float("-inf"))
+
+
+def viterbi_merges(
+    chunks: list[bytes],
+    logp: dict[bytes, float],
+    n: int,
+    have: set[bytes],
+    max_len: int,
+    min_count: int,
+    ensure_unicode: bool,
+) -> list[tuple[bytes, int]]:
+    """Pieces that follow each other in the Viterbi segmentation of each chunk, joined, with
+    how often they do: at most ``n``, the most frequent first (ties by the joined bytes), none
+    in ``have``, at most ``max_len`` bytes, seen ``min_count`` times, whole UTF-8 or (without
+    ``ensure_unicode``) the first bytes of one character.
+
+    >>> lp = {bytes([b]): -5.0 for b in range(256)}
+    >>> viterbi_merges([b"abab", b"ab"], lp, 2, set(), 4, 2, True)  # ba is seen once
+    [(b'ab', 3)]
+    """
+    pairs: dict[bytes, int] = {}
+    for chunk in chunks:
+        tokens = viterbi(chunk, logp)
+        for a, b in itertools.pairwise(tokens):
+            pairs[a + b] = pairs.get(a + b, 0) + 1
+    out = []
+    for piece, count in sorted(pairs.items(), key=lambda pc: (-pc[1], pc[0])):
+        if len(out) == n:
+            break
+        whole = _whole(piece) or (not ensure_unicode and _first_bytes(piece))
+        if count >= min_count and piece not in have and len(piece) <= max_len and whole:
+            out.append((piece, count))
+    return out

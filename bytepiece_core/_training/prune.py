@@ -32,7 +32,8 @@ class VocabStep:
     step     : ``"candidates"`` (all pieces, the 256 bytes completed), ``"frequency"`` (after
                dropping rare or long pieces and re-splitting them), ``"wasted"`` (one round of
                removing wasted pieces) or ``"cut"`` (after cutting to ``size - 3`` pieces);
-               the refined trainer adds ``"loss"`` (one round of pruning by loss)
+               the refined trainer adds ``"loss"`` (one round of pruning by loss) and
+               ``"unused"`` (one round of replacing the pieces its segmentation never uses)
     round    : the wasted-piece round (1, 2, ...; 0 for the other steps)
     n_pieces : pieces in the vocabulary (special tokens not included)
     """
