@@ -642,22 +642,44 @@ def seed_model(candidates: Candidates, sizes: Sequence[int]) -> UnigramModel:
     return UnigramModel(pieces, np.log(counts) - math.log(counts.sum()), filler)
 
 
-def viterbi_pairs(corpus: Chunks, vocab: Vocab) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def viterbi_pairs(
+    corpus: Chunks, vocab: Vocab, least: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(uses, pairs, counts)`` of the Viterbi segmentation of every chunk: how often each
     id is used (float64, by id), and each pair of ids that follow each other inside a chunk
-    (int64[n, 2], in order of the pair) with how often (int64[n]); chunks count with their
-    weights."""
-    seg = vocab.segment((corpus.data, corpus.offsets), with_ends=False)
-    per = np.diff(seg.doc_token_offsets)
-    weights = np.repeat(corpus.weights, per)
-    ids = seg.ids.astype(np.int64)
-    uses = np.bincount(ids, weights=weights, minlength=vocab.size)
-    inside = np.ones(len(ids), bool)  # the token is followed by one of its chunk
-    inside[np.cumsum(per)[per > 0] - 1] = False
-    follow = np.flatnonzero(inside[:-1]) if len(ids) else np.zeros(0, np.int64)
-    keys = ids[follow] * vocab.size + ids[follow + 1]
-    pairs, inverse = np.unique(keys, return_inverse=True)
-    counts = np.bincount(inverse, weights=weights[follow]).astype(np.int64)
+    at least ``least`` times (int64[n, 2], in order of the pair) with how often (int64[n]);
+    chunks count with their weights. The chunks are segmented ``_RANGES`` ranges at a time,
+    so the segmentation of only one range is in memory."""
+    offsets = corpus.offsets
+    uses = np.zeros(vocab.size, np.float64)
+    keys_parts, count_parts = [], []
+    # a pair's key fits 32 bits for vocabularies of up to 65,536 ids: half the memory
+    key_type = np.uint32 if vocab.size <= 1 << 16 else np.int64
+    for lo, hi, _ in chunk_ranges(offsets, _RANGES):
+        data = corpus.data[offsets[lo] : offsets[hi]]
+        seg = vocab.segment((data, offsets[lo : hi + 1] - offsets[lo]), with_ends=False)
+        per = np.diff(seg.doc_token_offsets)
+        weights = np.repeat(corpus.weights[lo:hi], per)
+        ids = seg.ids.astype(np.int64)
+        del seg
+        uses += np.bincount(ids, weights=weights, minlength=vocab.size)
+        inside = np.ones(len(ids), bool)  # the token is followed by one of its chunk
+        inside[np.cumsum(per)[per > 0] - 1] = False
+        follow = np.flatnonzero(inside[:-1])
+        keys, inverse = np.unique(
+            (ids[follow] * vocab.size + ids[follow + 1]).astype(key_type), return_inverse=True
+        )
+        keys_parts.append(keys)
+        count_parts.append(np.bincount(inverse, weights=weights[follow]).astype(np.int32))
+        del ids, weights, inside, follow, inverse
+    if not keys_parts:
+        return uses, np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
+    pairs, inverse = np.unique(np.concatenate(keys_parts), return_inverse=True)
+    del keys_parts
+    counts = np.bincount(inverse, weights=np.concatenate(count_parts)).astype(np.int64)
+    del inverse, count_parts
+    frequent = counts >= least
+    pairs, counts = pairs[frequent].astype(np.int64), counts[frequent]
     return uses, np.stack([pairs // vocab.size, pairs % vocab.size], axis=1), counts
 
 
@@ -723,7 +745,7 @@ def replace_unused(
     unused; ``record(round, unused)`` follows each. Returns the last expected counts."""
     for rnd in range(1, UNUSED_ROUNDS + 1):
         vocab = model.vocab()
-        uses, pairs, pair_counts = viterbi_pairs(corpus, vocab)
+        uses, pairs, pair_counts = viterbi_pairs(corpus, vocab, min_count)
         unused = np.flatnonzero(~model.single & (uses[N_SPECIAL:] == 0))
         if len(unused) < max(1, int(UNUSED_SHARE * target)):
             break
