@@ -362,25 +362,30 @@ def viterbi_merges(
     min_count: int,
     ensure_unicode: bool,
 ) -> list[tuple[bytes, int]]:
-    """Pieces that follow each other in the Viterbi segmentation of each chunk, joined, with
-    how often they do: at most ``n``, the most frequent first (ties by the joined bytes), none
-    in ``have``, at most ``max_len`` bytes, seen ``min_count`` times, whole UTF-8 or (without
-    ``ensure_unicode``) the first bytes of one character.
+    """Pieces that follow each other in the Viterbi segmentation of each chunk at least
+    ``min_count`` times, joined, with how often they do (every such pair that makes the same
+    bytes): at most ``n``, the most frequent first (ties by the joined bytes), none in
+    ``have``, at most ``max_len`` bytes, whole UTF-8 or (without ``ensure_unicode``) the
+    first bytes of one character.
 
     >>> lp = {bytes([b]): -5.0 for b in range(256)}
     >>> viterbi_merges([b"abab", b"ab"], lp, 2, set(), 4, 2, True)  # ba is seen once
     [(b'ab', 3)]
     """
-    pairs: dict[bytes, int] = {}
+    pairs: dict[tuple[bytes, bytes], int] = {}
     for chunk in chunks:
         tokens = viterbi(chunk, logp)
         for a, b in itertools.pairwise(tokens):
-            pairs[a + b] = pairs.get(a + b, 0) + 1
+            pairs[a, b] = pairs.get((a, b), 0) + 1
+    joined: dict[bytes, int] = {}
+    for (a, b), count in pairs.items():
+        if count >= min_count:
+            joined[a + b] = joined.get(a + b, 0) + count
     out = []
-    for piece, count in sorted(pairs.items(), key=lambda pc: (-pc[1], pc[0])):
+    for piece, count in sorted(joined.items(), key=lambda pc: (-pc[1], pc[0])):
         if len(out) == n:
             break
         whole = _whole(piece) or (not ensure_unicode and _first_bytes(piece))
-        if count >= min_count and piece not in have and len(piece) <= max_len and whole:
+        if piece not in have and len(piece) <= max_len and whole:
             out.append((piece, count))
     return out

@@ -694,35 +694,24 @@ def merges(
     ensure_unicode: bool,
 ) -> list[tuple[bytes, int]]:
     """At most ``n`` new pieces, each two pieces that follow each other in the Viterbi
-    segmentation joined, with how often they do: the most frequent pairs first (ties by
-    the joined bytes), none in ``have``, at most ``max_piece_length`` bytes, seen at least
-    ``min_count`` times, and whole UTF-8 or (without ``ensure_unicode``) the first bytes of
-    one character."""
-    order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))
+    segmentation at least ``min_count`` times, joined, with how often they do (all the pairs
+    that make the same bytes together): the most frequent first, ties by their bytes; none in
+    ``have``, at most ``max_piece_length`` bytes, and whole UTF-8 or (without
+    ``ensure_unicode``) the first bytes of one character."""
+    joined: dict[bytes, int] = {}
+    for (a, b), count in zip(pairs.tolist(), counts.tolist(), strict=True):
+        if count >= min_count:
+            piece = vocab.pieces[a] + vocab.pieces[b]
+            joined[piece] = joined.get(piece, 0) + count
     out: list[tuple[bytes, int]] = []
-    seen = set(have)
-    frequent = order[counts[order] >= min_count]
-    # joined bytes break ties: the candidates of each count, sorted by their bytes
-    start = 0
-    while start < len(frequent) and len(out) < n:
-        count = counts[frequent[start]]
-        end = start
-        while end < len(frequent) and counts[frequent[end]] == count:
-            end += 1
-        joined = sorted(
-            vocab.pieces[int(a)] + vocab.pieces[int(b)] for a, b in pairs[frequent[start:end]]
-        )
-        for piece in joined:
-            if len(out) == n:
-                break
-            if piece in seen or len(piece) > max_piece_length:
-                continue
-            whole = is_whole_utf8(piece)
-            if not whole and (ensure_unicode or not _char_prefix(*_flat([piece]))[0]):
-                continue
-            seen.add(piece)
-            out.append((piece, int(count)))
-        start = end
+    for piece, count in sorted(joined.items(), key=lambda pc: (-pc[1], pc[0])):
+        if len(out) == n:
+            break
+        if piece in have or len(piece) > max_piece_length:
+            continue
+        if not is_whole_utf8(piece) and (ensure_unicode or not _char_prefix(*_flat([piece]))[0]):
+            continue
+        out.append((piece, count))
     return out
 
 
