@@ -178,7 +178,7 @@ class Tokenizer:
         # per call, so threads never share one; the pool holds at most one per thread).
         # Longer ones go through Vocab.encode_bytes, whose call cost is small beside them.
         self._table = np.concatenate([self._vocab.pairs, self._vocab.value])
-        self._workspaces: list[tuple[np.ndarray, memoryview]] = [self._workspace()]
+        self._workspaces: list[tuple[np.ndarray, tuple[memoryview, ...]]] = [self._workspace()]
         work = self._workspaces[0][0]
         self._short_kernel = entry_point(_encode_short, b"", self._cells, self._table, work)
         self._sample_kernel = entry_point(
@@ -318,19 +318,13 @@ class Tokenizer:
         return ids.tolist()  # type: ignore[no-any-return]
 
     @staticmethod
-    def _workspace() -> tuple[np.ndarray, memoryview]:
-        """Scratch and output of :func:`_encode_short` for texts under ``_SHORT_BYTES``, and a
-        view of its id region (a memoryview slices and lists faster than an array)."""
+    def _workspace() -> tuple[np.ndarray, tuple[memoryview, ...]]:
+        """Scratch and output of :func:`_encode_short` for texts under ``_SHORT_BYTES``, and
+        views of the first ``n`` ids of its id region for every ``n`` (a memoryview lists
+        faster than an array, and taking a view made once saves making one at every call)."""
         work = np.empty(4 * (_SHORT_BYTES + 1), np.int64)
-        return work, memoryview(work)[3 * (_SHORT_BYTES + 1) :]  # type: ignore[arg-type]
-
-    def _nfc_bytes(self, text: str) -> bytes:
-        """NFC UTF-8 bytes of a non-ASCII ``str`` (a lone surrogate raises the explanatory
-        error of :func:`_check_text`)."""
-        try:
-            return unicodedata.normalize("NFC", text).encode()
-        except UnicodeEncodeError:
-            return _check_text(text)
+        ids = memoryview(work)[3 * (_SHORT_BYTES + 1) :]  # type: ignore[arg-type]
+        return work, tuple(ids[:n] for n in range(_SHORT_BYTES + 1))
 
     def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64) -> list[int]:
         """The ids of ``data`` (at most ``_SHORT_BYTES`` bytes) segmented in a workspace of
@@ -343,7 +337,7 @@ class Tokenizer:
             n = self._short_kernel(data, self._cells, self._table, ws[0])
         else:
             n = self._sample_kernel(data, self._cells, self._table, ws[0], alpha, seed)
-        ids: list[int] = ws[1][:n].tolist()
+        ids: list[int] = ws[1][n].tolist()
         self._workspaces.append(ws)
         return ids
 
@@ -428,13 +422,19 @@ class Tokenizer:
         if type(text) is str and alpha == -1 and type(alpha) is int:
             # The hot path (default arguments), written out: most calls get one short line,
             # and for those the Python around the kernel is most of the time.
-            data = text.encode() if text.isascii() else self._nfc_bytes(text)
+            if text.isascii():
+                data = text.encode()
+            else:
+                try:
+                    data = unicodedata.normalize("NFC", text).encode()
+                except UnicodeEncodeError:  # a lone surrogate: the explanatory error
+                    data = _check_text(text)
             if 0 < len(data) <= _SHORT_BYTES:
                 try:
                     ws = self._workspaces.pop()
                 except IndexError:  # other threads hold the pool's workspaces
                     ws = self._workspace()
-                ids = ws[1][: self._short_kernel(data, self._cells, self._table, ws[0])].tolist()
+                ids = ws[1][self._short_kernel(data, self._cells, self._table, ws[0])].tolist()
                 self._workspaces.append(ws)
             else:
                 ids = self._ids_list(self._vocab.encode_bytes(data)) if data else []

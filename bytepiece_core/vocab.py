@@ -117,7 +117,7 @@ class Vocab:
         else:
             data = b"".join(docs)
             doc_offsets = np.zeros(len(docs) + 1, np.int64)
-            np.cumsum(np.fromiter((len(d) for d in docs), np.int64, len(docs)), out=doc_offsets[1:])
+            np.cumsum(np.fromiter(map(len, docs), np.int64, len(docs)), out=doc_offsets[1:])
         n_docs = len(doc_offsets) - 1
         if alpha >= 0:
             if seeds is None or len(seeds) != n_docs:
