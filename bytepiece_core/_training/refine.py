@@ -16,7 +16,7 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    chunk (forward-backward, ``kernels_unigram._expected_counts``) re-estimate its
    log-probabilities with a Bayesian update (``digamma``) that favours a sparse model, as in
    Kudo (2018) and SentencePiece's unigram trainer; pieces expected less than
-   ``MIN_KEPT`` times are dropped, the rarest first, never below the size asked for.
+   ``MIN_EXPECTED`` times are dropped, the rarest first, never below the size asked for.
 3. **Pruning by loss.** Each piece's loss is how much the corpus log-likelihood drops when it
    is replaced by its best segmentation into the other pieces, its count less
    ``LOSS_DISCOUNT`` for a piece of several characters (a phrase seen a few times in
@@ -100,11 +100,7 @@ EM_STEPS = 2
 # (absolute discounting): a phrase seen a few times in training is seldom seen again in new
 # text, while a character seen once is (characters are not discounted).
 LOSS_DISCOUNT = 3.0
-# Expected count below which a piece is dropped by the M-step (SentencePiece drops below
-# 0.5): a piece the lattice expects less than twice is a hapax of the segmentation, and
-# keeping it down to the size asked for crowds out pieces seen again in new text.
-MIN_KEPT = 2.0
-# Least expected count the M-step scores a piece by (bytes never seen keep this floor).
+# Expected count below which a piece is dropped by the M-step (as SentencePiece).
 MIN_EXPECTED = 0.5
 # Rounds of replacing unused pieces at each size, and the share of the size below which
 # unused pieces are left alone.
@@ -521,12 +517,12 @@ class UnigramModel:
 
     def em(self, corpus: Chunks, workers: int, floor: int) -> np.ndarray:
         """One EM iteration; returns the expected counts (by piece) it re-estimated from.
-        Pieces whose expected count falls below ``MIN_KEPT`` are dropped (never bytes),
+        Pieces whose expected count falls below ``MIN_EXPECTED`` are dropped (never bytes),
         the rarest first, but never below ``floor`` pieces; first-bytes pieces are held for
         :meth:`prune` to weigh."""
         counts, _ = expected_counts(corpus, self.vocab(), workers)
         counts = counts[N_SPECIAL:]
-        rare = np.flatnonzero(~(self.single | self.partial) & (counts < MIN_KEPT))
+        rare = np.flatnonzero(~(self.single | self.partial) & (counts < MIN_EXPECTED))
         room = max(0, len(self.pieces) - floor)
         if len(rare) > room:  # drop only the rarest, down to the floor
             rank = sorted(rare.tolist(), key=lambda i: (counts[i], self.pieces[i]))
