@@ -184,6 +184,12 @@ class Tokenizer:
         self._sample_kernel = entry_point(
             _sample_short, b"", self._cells, self._table, work, 0.0, np.uint64(0)
         )
+        # A text of one byte (one ASCII character) has one segmentation: its ids, made once
+        # by the kernel for each of the 128, save a kernel call on such lines (a quarter of
+        # plain text's lines are just a newline), where the call is all the cost.
+        self._one_byte: tuple[list[int], ...] = tuple(
+            self._in_workspace(bytes([b]), -1.0, np.uint64(0)) for b in range(128)
+        )
         self._int_objects = np.empty(self._vocab.size, dtype=object)
         self._int_objects[:] = range(self._vocab.size)
         self._piece2id: dict[bytes | str, int] = {p: i + N_SPECIAL for i, p in enumerate(by_id)}
@@ -429,7 +435,9 @@ class Tokenizer:
                     data = unicodedata.normalize("NFC", text).encode()
                 except UnicodeEncodeError:  # a lone surrogate: the explanatory error
                     data = _check_text(text)
-            if 0 < len(data) <= _SHORT_BYTES:
+            if len(data) == 1:
+                ids = self._one_byte[data[0]].copy()
+            elif 0 < len(data) <= _SHORT_BYTES:
                 try:
                     ws = self._workspaces.pop()
                 except IndexError:  # other threads hold the pool's workspaces

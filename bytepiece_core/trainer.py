@@ -574,7 +574,7 @@ class Trainer:
         run.lap("count_ngrams")
         run.emit(TrainEvent("count_pieces", n, n, n, f"{len(candidates)} candidates"))
         run.lap("count_pieces")
-        model = seed_model(candidates, self.max_vocab_size)
+        model = seed_model(candidates, self.max_vocab_size, n)
         del candidates  # the seed is all the EM needs
         return refine(
             chunks,

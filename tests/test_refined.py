@@ -27,6 +27,7 @@ from bytepiece_core._training.refine import (
     viterbi_pairs,
 )
 from bytepiece_core.metrics import evaluate
+from bytepiece_core.utf8 import is_whole_utf8
 from bytepiece_core.vocab import Vocab
 from workbench.corpora import load_corpus
 
@@ -104,6 +105,24 @@ def test_a_small_corpus_reaches_a_large_size() -> None:
     capped = Trainer(max_vocab_size=5000, algorithm="refined")
     capped.train(docs)
     assert capped.history.candidates == 2104 // 2 and len(capped.pieces[0]) == 256 + 1052
+
+
+def test_the_seed_grows_with_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = find_candidates(chunks_of(random_docs(7, 80)), 36, 2, False, 1, lambda k, n: 0)
+    chars = 0
+    for p in range(len(found)):  # candidates of one character (whole UTF-8 of one code point)
+        piece = found.piece(p)
+        chars += len(piece.decode("utf-8", "replace")) == 1 or not is_whole_utf8(piece)
+    monkeypatch.setattr(refine_module, "SEED_FACTOR", 2)
+    monkeypatch.setattr(refine_module, "SEED_LEAST", 300)
+
+    def seeded(n_bytes: int) -> int:  # the seed, less its 256 bytes and the characters
+        return len(seed_model(found, [100], n_bytes).pieces) - 256 - chars
+
+    # SEED_FACTOR * (100 - 3) = 194 pieces, or one per SEED_BYTES bytes, at most 300
+    assert seeded(0) == seeded(194 * refine_module.SEED_BYTES) == 194 - chars
+    assert seeded(250 * refine_module.SEED_BYTES) == 250 - chars
+    assert seeded(10**9) == 300 - chars
 
 
 @pytest.mark.parametrize("ensure_unicode", [True, False])

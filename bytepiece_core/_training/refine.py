@@ -10,13 +10,15 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    they are too few for the largest size, substrings seen fewer times fill the places left,
    the shortest first (:func:`fill_candidates`); they count for the largest size only. The
    seed is every character and then the most frequent by ``count * length``, at most
-   ``SEED_FACTOR`` times the largest size, with the 256 single bytes, which are always kept:
+   ``SEED_FACTOR`` times the largest size or, if more, one for every ``SEED_BYTES`` bytes of
+   training text up to ``SEED_LEAST`` (SentencePiece seeds from a million), with the 256
+   single bytes, which are always kept:
    no text is ever out of vocabulary.
 2. **EM.** The unigram model's expected piece counts over the segmentation lattice of every
    chunk (forward-backward, ``kernels_unigram._expected_counts``) re-estimate its
    log-probabilities with a Bayesian update (``digamma``) that favours a sparse model, as in
    Kudo (2018) and SentencePiece's unigram trainer; pieces expected less than
-   ``MIN_EXPECTED`` times are dropped, the rarest first, never below the size asked for.
+   ``MIN_KEPT`` times are dropped, the rarest first, never below the size asked for.
 3. **Pruning by loss.** Each piece's loss is how much the corpus log-likelihood drops when it
    is replaced by its best segmentation into the other pieces, its count less
    ``LOSS_DISCOUNT`` for a piece of several characters (a phrase seen a few times in
@@ -29,10 +31,10 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    removes are weighed again for the next, smaller size.
 4. **Unused pieces.** EM keeps pieces for the paths it weighs, but the tokenizer takes only
    the best path, and on a corpus with fewer good pieces than the size many are never used
-   (a fifth of 8,000 on 1 MB of the King James Bible). They are replaced by pieces the
-   tokenizer would use: two pieces that follow each other in its segmentation of the
-   training text, joined, the most frequent first (as byte-level BPE merges), with EM after
-   each round (:func:`replace_unused`).
+   (at 8,000 on 1 MB of the King James Bible, 223 before the rounds below, 31 after). They
+   are replaced by pieces the tokenizer would use: two pieces that follow each other in its
+   segmentation of the training text, joined, the most frequent first (as byte-level BPE
+   merges), with EM after each round (:func:`replace_unused`).
 
 The counts in the model file are the last expected counts rounded (at least 1): the
 ``Tokenizer`` scores them ``log count - log total``, the same model file as the reference's.
@@ -78,7 +80,9 @@ from .prune import _flat
 
 __all__ = [
     "EM_STEPS",
+    "SEED_BYTES",
     "SEED_FACTOR",
+    "SEED_LEAST",
     "SHRINK",
     "Candidates",
     "UnigramModel",
@@ -90,8 +94,12 @@ __all__ = [
     "seed_model",
 ]
 
-# Seed pieces kept, as a multiple of the largest requested size.
+# Seed pieces kept: a multiple of the largest requested size, or if more, one for every
+# SEED_BYTES bytes of training text up to SEED_LEAST (a small size needs as wide a choice as
+# a large one, its pieces being the best few of many, as far as the text gives evidence).
 SEED_FACTOR = 8
+SEED_BYTES = 4
+SEED_LEAST = 250_000
 # Share of the vocabulary a pruning round keeps.
 SHRINK = 0.75
 # EM iterations between two pruning rounds, and at each requested size.
@@ -100,7 +108,11 @@ EM_STEPS = 2
 # (absolute discounting): a phrase seen a few times in training is seldom seen again in new
 # text, while a character seen once is (characters are not discounted).
 LOSS_DISCOUNT = 3.0
-# Expected count below which a piece is dropped by the M-step (as SentencePiece).
+# Expected count below which a piece is dropped by the M-step (SentencePiece drops below
+# 0.5): a piece the lattice expects less than once is seldom seen again in new text, and
+# keeping it down to the size asked for crowds out pieces that are.
+MIN_KEPT = 1.0
+# Least expected count the M-step scores a piece by (bytes never seen keep this floor).
 MIN_EXPECTED = 0.5
 # Rounds of replacing unused pieces at each size, and the share of the size below which
 # unused pieces are left alone.
@@ -517,12 +529,12 @@ class UnigramModel:
 
     def em(self, corpus: Chunks, workers: int, floor: int) -> np.ndarray:
         """One EM iteration; returns the expected counts (by piece) it re-estimated from.
-        Pieces whose expected count falls below ``MIN_EXPECTED`` are dropped (never bytes),
+        Pieces whose expected count falls below ``MIN_KEPT`` are dropped (never bytes),
         the rarest first, but never below ``floor`` pieces; first-bytes pieces are held for
         :meth:`prune` to weigh."""
         counts, _ = expected_counts(corpus, self.vocab(), workers)
         counts = counts[N_SPECIAL:]
-        rare = np.flatnonzero(~(self.single | self.partial) & (counts < MIN_EXPECTED))
+        rare = np.flatnonzero(~(self.single | self.partial) & (counts < MIN_KEPT))
         room = max(0, len(self.pieces) - floor)
         if len(rare) > room:  # drop only the rarest, down to the floor
             rank = sorted(rare.tolist(), key=lambda i: (counts[i], self.pieces[i]))
@@ -608,10 +620,12 @@ class UnigramModel:
         return dict(zip(self.pieces, ints.tolist(), strict=True))
 
 
-def seed_model(candidates: Candidates, sizes: Sequence[int]) -> UnigramModel:
+def seed_model(candidates: Candidates, sizes: Sequence[int], n_bytes: int = 0) -> UnigramModel:
     """The model EM starts from: the 256 bytes, every candidate character and first bytes
     of a character, and the most frequent candidates by ``count * length``, at most
-    ``SEED_FACTOR`` times the largest size; their counts, normalized, are the first scores."""
+    ``SEED_FACTOR`` times the largest size or one for every ``SEED_BYTES`` of the ``n_bytes``
+    of training text, at most ``SEED_LEAST``, whichever is more; their counts, normalized, are
+    the first scores."""
     limit = max(sizes) - N_SPECIAL
     lead = candidates.data[candidates.pos] if len(candidates) else np.zeros(0, np.uint8)
     ends = (
@@ -622,7 +636,8 @@ def seed_model(candidates: Candidates, sizes: Sequence[int]) -> UnigramModel:
     # characters and the first bytes of characters (there are few of those)
     chars = (candidates.lens == _char_length(lead)) | _char_prefix(candidates.data, ends)
     del lead, ends
-    room = max(0, SEED_FACTOR * limit - int(chars.sum()))
+    seeds = max(SEED_FACTOR * limit, min(SEED_LEAST, n_bytes // SEED_BYTES))
+    room = max(0, seeds - int(chars.sum()))
     others = np.flatnonzero(~chars)
     score = candidates.counts[others] * candidates.lens[others]
     if room < len(others):  # the best by score, ties kept whole, before the exact order
