@@ -316,6 +316,43 @@ def _ratio(value: float | None) -> str:
     return f"{'-':>10s}" if value is None else f"{value:10.3f}"
 
 
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table of ``benchmarks/compression_grid.md`` for result rows (``--render``)."""
+
+    def ids(result: dict[str, Any] | None) -> str:
+        if result is None:
+            return "cannot train"
+        return f"{result['bytes_per_token']:.2f} ({result['vocab']:,})"
+
+    def bpt(result: dict[str, Any] | None) -> str:
+        return "cannot train" if result is None else f"{result['bytes_per_token']:.2f}"
+
+    lines = [
+        "| corpus | training bytes | size | reference (ids) | refined (ids) | SP unigram (ids) "
+        "| SP BPE | HF BPE | bits/byte: refined / SP unigram / best BPE |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    seen = set()
+    for row in rows:  # a corpus smaller than a training size gives the same cell again: once
+        key = (row["corpus"], row["train_bytes"], row["size"])
+        if key in seen:
+            continue
+        seen.add(key)
+        spu = row["sp_unigram"]
+        bpe = [row[k]["bits_per_byte"] for k in ("sp_bpe", "hf_bpe") if row[k] is not None]
+        bits = [
+            f"{row['refined']['bits_per_byte']:.3f}",
+            "–" if spu is None else f"{spu['bits_per_byte']:.3f}",
+            f"{min(bpe):.3f}",
+        ]
+        lines.append(
+            f"| {row['corpus']} | {row['train_bytes']:,} | {row['size']:,} "
+            f"| {ids(row['bytepiece'])} | {ids(row['refined'])} | {ids(spu)} "
+            f"| {bpt(row['sp_bpe'])} | {bpt(row['hf_bpe'])} | {' / '.join(bits)} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpora", nargs="+", default=[*CORPORA, "mix"])
@@ -323,9 +360,15 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=SIZES)
     parser.add_argument("--speed", action="store_true", help="only the 21 MB speed and memory")
     parser.add_argument(
+        "--render", type=Path, help="print a results file as the markdown table, and stop"
+    )
+    parser.add_argument(
         "--out", type=Path, default=RESULTS / "bench_compression.json", help="results file"
     )
     args = parser.parse_args()
+    if args.render:
+        print(markdown(json.loads(args.render.read_text())))
+        return
     if args.speed:
         speed()
         return

@@ -32,7 +32,7 @@ from ._training.events import (
     TrainHistory,
     VocabStep,
 )
-from ._training.memory import MemoryPlan
+from ._training.memory import MemoryPlan, release_free_memory
 from ._training.ngram_tables import NgramTables
 from ._training.ngrams import build_ngram_model
 from ._training.passes import LocalPasses, Passes
@@ -43,8 +43,9 @@ from ._training.refine import (
     distinct_chunks,
     fill_candidates,
     find_candidates,
+    model_of_seed,
     refine,
-    seed_model,
+    seed_pieces,
 )
 from .model import dump_model, write_model
 from .sizes import parse_size
@@ -574,8 +575,11 @@ class Trainer:
         run.lap("count_ngrams")
         run.emit(TrainEvent("count_pieces", n, n, n, f"{len(candidates)} candidates"))
         run.lap("count_pieces")
-        model = seed_model(candidates, self.max_vocab_size, n)
-        del candidates  # the seed is all the EM needs
+        release_free_memory()  # what the candidate passes freed, before the seed adds to it
+        seed = seed_pieces(candidates, self.max_vocab_size, n)
+        del candidates  # the seed is all the EM needs (and the model is built without them)
+        model = model_of_seed(*seed)
+        del seed
         return refine(
             chunks,
             model,

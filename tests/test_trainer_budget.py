@@ -6,6 +6,7 @@ pass into many partitions; vocabularies and history must be those of the plain r
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from test_trainer_scale import PARAMS, mixed_documents, same_history
 
 from bytepiece_core import Trainer, _mmap, sizes
-from bytepiece_core._training.memory import MemoryPlan, partition_progress
+from bytepiece_core._training.memory import MemoryPlan, partition_progress, release_free_memory
 from bytepiece_core._training.pieces import PieceCounts
 from bytepiece_core.sizes import parse_size
 from bytepiece_core.trainer import TrainEvent
@@ -182,3 +183,21 @@ def test_heaps_curve_does_not_depend_on_the_order_of_the_pieces() -> None:
     np.testing.assert_array_equal(a[1], np.searchsorted(ends, a[0], side="right"))
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def _rss_mb() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmRSS"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_free_heap_pages_go_back_to_the_system() -> None:
+    # 64 MB in 64 KB arrays (below glibc's mmap threshold, so from the heap), all freed but
+    # the last, which keeps the heap from shrinking at its top: the pages stay counted
+    blocks = [np.ones(8192) for _ in range(1000)]
+    last = blocks[-1]
+    del blocks
+    before = _rss_mb()
+    release_free_memory()
+    assert _rss_mb() < before - 32
+    assert last.sum() == 8192

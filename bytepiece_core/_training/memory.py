@@ -21,8 +21,11 @@ records the partitions and the table and model sizes of each pass (``TrainHistor
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -195,3 +198,30 @@ def partition_progress(progress: Callable[[int], None], parts: int) -> Callable[
             state[1] = now
 
     return report
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return None
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim  # type: ignore[no-any-return]
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere). After a stage whose large arrays came from the heap and are gone, their
+    pages stay counted in the process's memory until the heap is trimmed: on the 21 MB mix,
+    86 MB after the candidate passes, more than the refined stages that follow then add."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)

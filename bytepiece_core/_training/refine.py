@@ -90,8 +90,10 @@ __all__ = [
     "expected_counts",
     "fill_candidates",
     "find_candidates",
+    "model_of_seed",
     "refine",
     "seed_model",
+    "seed_pieces",
 ]
 
 # Seed pieces kept: a multiple of the largest requested size, or if more, one for every
@@ -497,9 +499,16 @@ def expected_counts(corpus: Chunks, vocab: Vocab, workers: int) -> tuple[np.ndar
     return fixed / FIXED, float(sum(p[1] for p in parts))
 
 
+# The byte length of the UTF-8 character each lead byte starts (1 for any other byte).
+_LEAD_LENGTH = np.select(
+    [np.arange(256) >= 0xF0, np.arange(256) >= 0xE0, np.arange(256) >= 0xC0], [4, 3, 2], 1
+).astype(np.uint8)
+
+
 def _char_length(lead: np.ndarray) -> np.ndarray:
-    """The byte length of the UTF-8 character a lead byte starts (1 for any other byte)."""
-    return np.select([lead >= 0xF0, lead >= 0xE0, lead >= 0xC0], [4, 3, 2], 1)
+    """The byte length of the UTF-8 character a lead byte starts (1 for any other byte), as
+    uint8 (one byte per candidate: this runs over all of them)."""
+    return _LEAD_LENGTH[lead]  # type: ignore[no-any-return]
 
 
 def _one_char(piece: bytes) -> bool:
@@ -625,7 +634,15 @@ def seed_model(candidates: Candidates, sizes: Sequence[int], n_bytes: int = 0) -
     of a character, and the most frequent candidates by ``count * length``, at most
     ``SEED_FACTOR`` times the largest size or one for every ``SEED_BYTES`` of the ``n_bytes``
     of training text, at most ``SEED_LEAST``, whichever is more; their counts, normalized, are
-    the first scores."""
+    the first scores. (:func:`seed_pieces`, then :func:`model_of_seed`.)"""
+    return model_of_seed(*seed_pieces(candidates, sizes, n_bytes))
+
+
+def seed_pieces(
+    candidates: Candidates, sizes: Sequence[int], n_bytes: int = 0
+) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    """The seed of :func:`seed_model` as ``(pieces, counts, filler)``: what it keeps of the
+    candidates, so that they can go before the model is built (the peak of memory)."""
     limit = max(sizes) - N_SPECIAL
     lead = candidates.data[candidates.pos] if len(candidates) else np.zeros(0, np.uint8)
     ends = (
@@ -638,11 +655,19 @@ def seed_model(candidates: Candidates, sizes: Sequence[int], n_bytes: int = 0) -
     del lead, ends
     seeds = max(SEED_FACTOR * limit, min(SEED_LEAST, n_bytes // SEED_BYTES))
     room = max(0, seeds - int(chars.sum()))
-    others = np.flatnonzero(~chars)
+    n_others = len(candidates) - int(chars.sum())
+    if room < n_others:  # the best by score, ties kept whole, before the exact order
+        # the others' scores over all candidates (characters at -1, below any other),
+        # partitioned in place and then made again: one array as long as the candidates
+        score = _seed_scores(candidates, chars)
+        n = len(score)
+        score.partition(n - room)
+        cut = score[n - room] if room else np.inf
+        del score
+        others = np.flatnonzero(_seed_scores(candidates, chars) >= cut)
+    else:
+        others = np.flatnonzero(~chars)
     score = candidates.counts[others] * candidates.lens[others]
-    if room < len(others):  # the best by score, ties kept whole, before the exact order
-        cut = np.partition(score, len(score) - room)[len(score) - room] if room else np.inf
-        others, score = others[score >= cut], score[score >= cut]
     best = others[np.lexsort((candidates.order_key[others], candidates.lens[others], -score))]
     del others, score
     # every character (by count * length), then the most frequent by count * length
@@ -650,10 +675,22 @@ def seed_model(candidates: Candidates, sizes: Sequence[int], n_bytes: int = 0) -
     first_score = candidates.counts[first] * candidates.lens[first]
     first = first[np.lexsort((candidates.order_key[first], candidates.lens[first], -first_score))]
     order = np.concatenate([first, best[:room]])
-    seed = [candidates.piece(int(p)) for p in order]
-    pieces = [bytes([b]) for b in range(256)] + seed
+    pieces = [bytes([b]) for b in range(256)]
+    pieces += [candidates.piece(int(p)) for p in order]
     counts = np.concatenate([np.ones(256), candidates.counts[order].astype(np.float64)])
     filler = np.concatenate([np.zeros(256, bool), order >= len(candidates) - candidates.fillers])
+    return pieces, counts, filler
+
+
+def _seed_scores(candidates: Candidates, chars: np.ndarray) -> np.ndarray:
+    """``count * length`` of every candidate, -1 for the characters ``chars`` marks."""
+    score = candidates.counts * candidates.lens
+    score[chars] = -1
+    return score  # type: ignore[no-any-return]
+
+
+def model_of_seed(pieces: list[bytes], counts: np.ndarray, filler: np.ndarray) -> UnigramModel:
+    """The model of a seed of :func:`seed_pieces`: the counts, normalized, are its scores."""
     return UnigramModel(pieces, np.log(counts) - math.log(counts.sum()), filler)
 
 
