@@ -29,7 +29,7 @@ from bytepiece_core._training.refine import (
 from bytepiece_core.metrics import evaluate
 from bytepiece_core.utf8 import is_whole_utf8
 from bytepiece_core.vocab import Vocab
-from workbench.corpora import load_corpus
+from workbench.corpora import MIXED, load_corpus
 
 
 def random_docs(seed: int, n_docs: int = 40) -> list[str]:
@@ -105,6 +105,31 @@ def test_a_small_corpus_reaches_a_large_size() -> None:
     capped = Trainer(max_vocab_size=5000, algorithm="refined")
     capped.train(docs)
     assert capped.history.candidates == 2104 // 2 and len(capped.pieces[0]) == 256 + 1052
+
+
+def test_a_reserved_piece_that_came_back_is_not_added_twice() -> None:
+    # a first-bytes piece the last round of a size removed waits in the reserve; two bytes
+    # joined by the unused-piece rounds can make it again, and then it stays as it is
+    pieces = [bytes([b]) for b in range(256)] + [b"\xe8\xbd", b"ab"]
+    model = UnigramModel(pieces, np.linspace(-1.0, -2.0, len(pieces)))
+    model.reserve = [(b"\xe8\xbd", -9.0), (b"\xe4\xb8", -6.0)]
+    before = model.scores[256]
+    model.restore()
+    assert model.pieces == [*pieces, b"\xe4\xb8"] and model.reserve == []
+    assert model.scores[256] == before and model.scores[-1] == -6.0
+    assert model.partial.tolist()[-3:] == [True, False, True]
+
+
+def test_the_bundled_samples_mixed_train_at_every_size() -> None:
+    # the Train panel's example: all bundled samples at four sizes (a reserved piece once
+    # came back through the unused-piece rounds and was added twice)
+    texts = load_corpus(MIXED).texts
+    trainer = Trainer(max_vocab_size=[8000, 4000, 2000, 1000], algorithm="refined")
+    trainer.train(texts)
+    for pieces, size in zip(trainer.pieces, (8000, 4000, 2000, 1000), strict=True):
+        assert len(pieces) + 3 == size
+    tok = trainer.tokenizer(2000)
+    assert len(set(tok.vocab.pieces[3:])) == tok.vocab_size - 3
 
 
 def test_the_seed_grows_with_the_text(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -596,12 +596,14 @@ class UnigramModel:
 
     def restore(self) -> None:
         """Put the reserved first-bytes pieces back (at their last scores), for a smaller
-        size to weigh again."""
-        if not self.reserve:
-            return
-        pieces, scores = zip(*self.reserve, strict=True)
+        size to weigh again; one that has come back meanwhile (two bytes joined by
+        :func:`replace_unused`) stays as it is."""
+        have = set(self.pieces)
+        back = [(p, s) for p, s in self.reserve if p not in have]
         self.reserve = []
-        self.add(list(pieces), np.array(scores))
+        if back:
+            pieces, scores = zip(*back, strict=True)
+            self.add(list(pieces), np.array(scores))
 
     def add(self, pieces: list[bytes], scores: np.ndarray) -> None:
         """Add ``pieces`` (none of them a single byte or already here) at ``scores``."""
