@@ -148,6 +148,9 @@ def test_the_seed_grows_with_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seeded(0) == seeded(194 * refine_module.SEED_BYTES) == 194 - chars
     assert seeded(250 * refine_module.SEED_BYTES) == 250 - chars
     assert seeded(10**9) == 300 - chars
+    # characters alone fill the seed: no room for any other candidate
+    monkeypatch.setattr(refine_module, "SEED_FACTOR", 0)
+    assert seeded(0) == 0
 
 
 @pytest.mark.parametrize("ensure_unicode", [True, False])

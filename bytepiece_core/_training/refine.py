@@ -656,15 +656,17 @@ def seed_pieces(
     chars = (candidates.lens == _char_length(lead)) | _char_prefix(candidates.data, ends)
     del lead, ends
     seeds = max(SEED_FACTOR * limit, min(SEED_LEAST, n_bytes // SEED_BYTES))
-    room = max(0, seeds - int(chars.sum()))
-    n_others = len(candidates) - int(chars.sum())
-    if room < n_others:  # the best by score, ties kept whole, before the exact order
+    n_chars = int(chars.sum())
+    room = max(0, seeds - n_chars)
+    if room == 0:
+        others = np.zeros(0, np.int64)
+    elif room < len(candidates) - n_chars:  # the best by score, ties kept whole, then sorted
         # the others' scores over all candidates (characters at -1, below any other),
         # partitioned in place and then made again: one array as long as the candidates
         score = _seed_scores(candidates, chars)
-        n = len(score)
-        score.partition(n - room)
-        cut = score[n - room] if room else np.inf
+        k = len(score) - room
+        score.partition(k)
+        cut = score[k]
         del score
         others = np.flatnonzero(_seed_scores(candidates, chars) >= cut)
     else:
