@@ -5,7 +5,8 @@ Arrays shared by the kernels:
                                      or a ``bytes`` object, which is cheaper to pass)
     doc_offsets : int64[n_docs + 1]  document ``d`` is ``data[doc_offsets[d]:doc_offsets[d + 1]]``;
                                      an empty array means one document, all of ``data``
-    pairs       : int32[65536]       trie cell of each two-byte prefix (see ``_pair_cells``)
+    pairs       : int32[65536]       trie cell of each two-byte prefix, or the last cell (a free
+                                     one, where every walk stops) if no piece starts so
     cells       : CELL[n_cells]      the double-array trie of the vocabulary (``_kernels_trie``),
                                      one 16-byte record per cell so a step reads one cache line:
                                      ``base`` (int32), ``check`` (int32) and ``logp`` (float64,
@@ -15,6 +16,9 @@ Arrays shared by the kernels:
 
 The vocabulary holds all 256 single bytes, so the root's child for byte ``c`` is always cell
 ``cells[0].base + c``; the kernels take that first step without a check.
+
+A best path is kept as one int64 ``route`` per end position: the start of the token ending
+there in the high 32 bits, its trie cell in the low 32 (``value`` gives its id).
 
 Chunks: with ``newline_chunks`` a document is cut after every run of newlines (tokenization);
 without, each document is one chunk (the trainer re-splitting pieces). No token crosses a chunk,
@@ -31,12 +35,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._mix import _splitmix64
-from ._numba import kernel
+from ._numba import kernel, kernel_inline
 
 _NEWLINE = 10
+_LOW32 = np.int64(0xFFFFFFFF)
 
 
-@kernel
+@kernel_inline
 def _chunk_end(data, pos, stop):  # pragma: no cover - compiled
     """End of the chunk starting at ``pos``: past its non-newline run, then its newline run."""
     i = pos
@@ -49,13 +54,12 @@ def _chunk_end(data, pos, stop):  # pragma: no cover - compiled
 
 @kernel
 def _scratch(cap):  # pragma: no cover - compiled
-    """Scratch for chunks of up to ``cap`` bytes: scores, routes, route cells (2 allocations)."""
-    ints = np.empty(2 * (cap + 1), np.int64)
-    return np.empty(cap + 1, np.float64), ints[: cap + 1], ints[cap + 1 :]
+    """Scratch for chunks of up to ``cap`` bytes: scores and routes."""
+    return np.empty(cap + 1, np.float64), np.empty(cap + 1, np.int64)
 
 
 @kernel
-def _relax_sampled(here, logp, i, j, t, alpha, state, scores, routes, route_cells):
+def _relax_sampled(here, logp, i, j, t, alpha, state, scores, route):
     """Relax one match when sampling: the piece at trie cell ``t`` (score ``logp``) from ``i``
     to ``j``. Keeps a running log-sum-exp of ``score[start] + alpha * logp`` at each end and
     takes each new candidate as the back-pointer with probability
@@ -68,8 +72,7 @@ def _relax_sampled(here, logp, i, j, t, alpha, state, scores, routes, route_cell
     old = scores[j]
     if old == -np.inf:
         scores[j] = cand
-        routes[j] = i
-        route_cells[j] = t
+        route[j] = (np.int64(i) << 32) | np.int64(t)
         return state
     if cand > old:
         total = cand + np.log1p(np.exp(old - cand))
@@ -78,19 +81,16 @@ def _relax_sampled(here, logp, i, j, t, alpha, state, scores, routes, route_cell
     scores[j] = total
     state, r = _splitmix64(state)
     if np.float64(r >> np.uint64(11)) * (1.0 / 9007199254740992.0) < np.exp(cand - total):
-        routes[j] = i
-        route_cells[j] = t
+        route[j] = (np.int64(i) << 32) | np.int64(t)
     return state
 
 
 @kernel
-def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, routes, route_cells):
+def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route):
     """Relax every vocabulary match inside ``data[lo:hi]`` (positions relative to ``lo``).
 
-    scores      : float64[>= hi - lo + 1]  best (or log-sum-exp) score of each prefix
-    routes      : int64[>= hi - lo + 1]    start of the token chosen to end at each position
-    route_cells : int64[>= hi - lo + 1]    trie cell of that token (``value`` gives its id)
-    pairs       : int32[65536]             trie cell of each two-byte prefix, -1 where none
+    scores : float64[>= hi - lo + 1]  best (or log-sum-exp) score of each prefix
+    route  : int64[>= hi - lo + 1]    the token chosen to end at each position (start, cell)
 
     ``alpha < 0`` keeps the best score (Viterbi: :func:`_relax_best`); ``alpha >= 0`` samples
     (:func:`_relax_sampled`), advancing the SplitMix64 ``state``, which is returned.
@@ -100,7 +100,7 @@ def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, routes, route
     for i in range(1, m + 1):
         scores[i] = -np.inf
     if alpha < 0:
-        _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells)
+        _relax_best(data, lo, m, cells, pairs, scores, route)
         return state
     root_base = cells[0].base
     for i in range(m):
@@ -110,9 +110,7 @@ def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, routes, route
         while True:
             cell = cells[t]
             j += 1
-            state = _relax_sampled(
-                here, cell.logp, i, j, t, alpha, state, scores, routes, route_cells
-            )
+            state = _relax_sampled(here, cell.logp, i, j, t, alpha, state, scores, route)
             if j >= m:
                 break
             node = t
@@ -122,12 +120,15 @@ def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, routes, route
     return state
 
 
-@kernel
-def _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells):  # pragma: no cover
+@kernel_inline
+def _relax_best(data, lo, m, cells, pairs, scores, route):  # pragma: no cover - compiled
     """The Viterbi relaxation of ``data[lo:lo + m]``: the tokenizer's innermost loop.
 
-    The first byte is always a piece (root step without a check), the second step is one read
-    of ``pairs``, and the update is written out twice rather than called, for speed.
+    The first byte is always a piece (root step without a check), and the second step is one
+    read of ``pairs``, whose free last cell stands for "no piece starts so" (its score is
+    ``-inf`` and the walk stops after it), so the walk has a single exit. The update is
+    written out twice rather than called, and selects instead of branching (which way a
+    comparison goes is not predictable), for speed.
     """
     root_base = cells[0].base
     for i in range(m):
@@ -136,24 +137,21 @@ def _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells):  # prag
         t = np.uint32(root_base + first)
         j = i + 1
         score = here + cells[t].logp
-        if score > scores[j]:
-            scores[j] = score
-            routes[j] = i
-            route_cells[j] = t
+        old = scores[j]
+        better = score > old
+        scores[j] = score if better else old
+        route[j] = (np.int64(i) << 32) | np.int64(t) if better else route[j]
         if j >= m:
             continue
-        p = pairs[first * 256 + np.int32(data[lo + j])]
-        if p < 0:
-            continue
-        t = np.uint32(p)
+        t = np.uint32(pairs[first * 256 + np.int32(data[lo + j])])
         while True:
             cell = cells[t]
             j += 1
             score = here + cell.logp
-            if score > scores[j]:
-                scores[j] = score
-                routes[j] = i
-                route_cells[j] = t
+            old = scores[j]
+            better = score > old
+            scores[j] = score if better else old
+            route[j] = (np.int64(i) << 32) | np.int64(t) if better else route[j]
             if j >= m:
                 break
             node = t
@@ -164,11 +162,12 @@ def _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells):  # prag
 
 @kernel
 def _pair_cells(cells):  # pragma: no cover - compiled
-    """The trie cell of every two-byte prefix (int32[65536], index ``a * 256 + b``; -1 where
-    no piece starts with those two bytes). Needs all 256 single bytes in the trie."""
-    pairs = np.full(65536, -1, np.int32)
-    root_base = cells[0].base
+    """The trie cell of every two-byte prefix (int32[65536], index ``a * 256 + b``), or the
+    last cell where no piece starts with those two bytes. Needs all 256 single bytes in the
+    trie, and a free last cell (no check points to it, its score is ``-inf``)."""
     n = cells.shape[0]
+    pairs = np.full(65536, n - 1, np.int32)
+    root_base = cells[0].base
     for a in range(256):
         t = root_base + a
         base = cells[t].base
@@ -179,8 +178,8 @@ def _pair_cells(cells):  # pragma: no cover - compiled
     return pairs
 
 
-@kernel
-def _emit_path(routes, route_cells, value, m, shift, ids_out, ends_out, first):  # pragma: no cover
+@kernel_inline
+def _emit_path(route, value, m, shift, ids_out, ends_out, first):  # pragma: no cover - compiled
     """Write the tokens of the path ending at ``m`` into ``ids_out`` from index ``first``.
 
     Token ends go to ``ends_out`` (plus ``shift``) unless it is empty. Returns the count.
@@ -188,17 +187,18 @@ def _emit_path(routes, route_cells, value, m, shift, ids_out, ends_out, first): 
     count = 0
     e = m
     while e > 0:
-        e = routes[e]
+        e = route[e] >> 32
         count += 1
     k = first + count
     e = m
     store_ends = ends_out.shape[0] > 0
     while e > 0:
         k -= 1
-        ids_out[k] = value[route_cells[e]]
+        r = route[e]
+        ids_out[k] = value[r & _LOW32]
         if store_ends:
             ends_out[k] = shift + e
-        e = routes[e]
+        e = r >> 32
     return count
 
 
@@ -228,7 +228,7 @@ def _segment(
     single = doc_offsets.shape[0] == 0
     n_docs = 1 if single else doc_offsets.shape[0] - 1
     cap = 256
-    scores, routes, route_cells = _scratch(cap)
+    scores, route = _scratch(cap)
     written = 0
     if doc_token_offsets.shape[0] > 0:
         doc_token_offsets[0] = 0
@@ -241,13 +241,9 @@ def _segment(
             hi = _chunk_end(data, lo, stop) if newline_chunks else stop
             if hi - lo > cap:
                 cap = hi - lo
-                scores, routes, route_cells = _scratch(cap)
-            state = _relax_chunk(
-                data, lo, hi, cells, pairs, alpha, state, scores, routes, route_cells
-            )
-            written += _emit_path(
-                routes, route_cells, value, hi - lo, lo - start, ids_out, ends_out, written
-            )
+                scores, route = _scratch(cap)
+            state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
+            written += _emit_path(route, value, hi - lo, lo - start, ids_out, ends_out, written)
             lo = hi
         if doc_token_offsets.shape[0] > 0:
             doc_token_offsets[d + 1] = written
@@ -262,28 +258,24 @@ def _encode(data, cells, pairs, value, ids_out):  # pragma: no cover - compiled
     Fewer arguments and no optional outputs keep the call overhead low for short texts.
     """
     cap = 256
-    scores, routes, route_cells = _scratch(cap)
+    scores, route = _scratch(cap)
     no_ends = np.empty(0, np.int64)
     written = 0
     lo = 0
     stop = len(data)
     while lo < stop:
         hi = _chunk_end(data, lo, stop)
-        if hi - lo > cap:
-            cap = hi - lo
-            scores, routes, route_cells = _scratch(cap)
-        _relax_chunk(data, lo, hi, cells, pairs, -1.0, np.uint64(0), scores, routes, route_cells)
-        written += _emit_path(routes, route_cells, value, hi - lo, 0, ids_out, no_ends, written)
+        m = hi - lo
+        if m > cap:
+            cap = m
+            scores, route = _scratch(cap)
+        scores[0] = 0.0
+        for i in range(1, m + 1):
+            scores[i] = -np.inf
+        _relax_best(data, lo, m, cells, pairs, scores, route)
+        written += _emit_path(route, value, m, 0, ids_out, no_ends, written)
         lo = hi
     return written
-
-
-@kernel
-def _regions(work):  # pragma: no cover - compiled
-    """The four regions of a short-text workspace ``work`` (int64[4 * r]): scores (viewed as
-    float64), routes, route cells and token ids, ``r`` slots each."""
-    r = work.shape[0] // 4
-    return work[:r].view(np.float64), work[r : 2 * r], work[2 * r : 3 * r], work[3 * r :]
 
 
 @kernel
@@ -292,10 +284,16 @@ def _encode_short(data, cells, table, work):  # pragma: no cover - compiled
     ``encode`` for the short texts that most calls get, with no allocation and few arguments.
 
     table : int32[65536 + n_cells]  ``pairs`` followed by ``value``
-    work  : int64[4 * r]            the workspace (:func:`_regions`); ``len(data) < r``
-    Returns the number of ids written to the workspace's last region.
+    work  : int64[3 * r]            scores (viewed as float64), routes and token ids, ``r``
+                                    slots each; ``len(data) < r``
+    Returns the number of ids written to the workspace's last region. The regions are cut
+    here rather than by a helper, and the helpers are inlined: at this size the reference
+    counting around a call costs as much as the work.
     """
-    scores, routes, route_cells, ids_out = _regions(work)
+    r = work.shape[0] // 3
+    scores = work[:r].view(np.float64)
+    route = work[r : 2 * r]
+    ids_out = work[2 * r :]
     pairs = table[:65536]
     value = table[65536:]
     written = 0
@@ -307,8 +305,8 @@ def _encode_short(data, cells, table, work):  # pragma: no cover - compiled
         scores[0] = 0.0
         for i in range(1, m + 1):
             scores[i] = -np.inf
-        _relax_best(data, lo, m, cells, pairs, scores, routes, route_cells)
-        written += _emit_path(routes, route_cells, value, m, 0, ids_out, work[:0], written)
+        _relax_best(data, lo, m, cells, pairs, scores, route)
+        written += _emit_path(route, value, m, 0, ids_out, work[:0], written)
         lo = hi
     return written
 
@@ -317,7 +315,10 @@ def _encode_short(data, cells, table, work):  # pragma: no cover - compiled
 def _sample_short(data, cells, table, work, alpha, seed):  # pragma: no cover - compiled
     """:func:`_encode_short` sampling a segmentation (``alpha >= 0``) from the uint64 ``seed``;
     the SplitMix64 state runs on through the chunks, as in :func:`_segment`."""
-    scores, routes, route_cells, ids_out = _regions(work)
+    r = work.shape[0] // 3
+    scores = work[:r].view(np.float64)
+    route = work[r : 2 * r]
+    ids_out = work[2 * r :]
     pairs = table[:65536]
     value = table[65536:]
     state = seed
@@ -326,7 +327,7 @@ def _sample_short(data, cells, table, work, alpha, seed):  # pragma: no cover - 
     stop = len(data)
     while lo < stop:
         hi = _chunk_end(data, lo, stop)
-        state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, routes, route_cells)
-        written += _emit_path(routes, route_cells, value, hi - lo, 0, ids_out, work[:0], written)
+        state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
+        written += _emit_path(route, value, hi - lo, 0, ids_out, work[:0], written)
         lo = hi
     return written

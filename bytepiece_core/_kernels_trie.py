@@ -128,7 +128,9 @@ def _build_double_array(first_child, next_sibling, label, value, n_nodes):  # pr
             stack[tail] = child
             tail += 1
             child = next_sibling[child]
-    # trim to the last used cell plus a full alphabet so lookups never index past the end
+    # trim to the last used cell plus a full alphabet so lookups never index past the end;
+    # the last cell stays free (children go at most 255 past a base, and cap > base + 256),
+    # which the segmenter relies on (``_kernels_segment._pair_cells``)
     last = 0
     for i in range(cap - 1, -1, -1):
         if check[i] >= 0:

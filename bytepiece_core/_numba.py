@@ -15,12 +15,19 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["entry_point", "kernel"]
+__all__ = ["entry_point", "kernel", "kernel_inline"]
 
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` with the engine's Numba options (cached, GIL released)."""
     return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]
+
+
+def kernel_inline(fn: F) -> F:
+    """:func:`kernel`, and inlined into the kernels that call it (at Numba's IR level), for
+    small helpers on the tokenizer's hot path: a call between compiled functions passes its
+    arrays with reference counting that costs as much as a short text's whole segmentation."""
+    return numba.njit(cache=True, nogil=True, inline="always")(fn)  # type: ignore[return-value]
 
 
 def entry_point(dispatcher: Any, *example: Any) -> Callable[..., Any]:

@@ -328,8 +328,8 @@ class Tokenizer:
         """Scratch and output of :func:`_encode_short` for texts under ``_SHORT_BYTES``, and
         views of the first ``n`` ids of its id region for every ``n`` (a memoryview lists
         faster than an array, and taking a view made once saves making one at every call)."""
-        work = np.empty(4 * (_SHORT_BYTES + 1), np.int64)
-        ids = memoryview(work)[3 * (_SHORT_BYTES + 1) :]  # type: ignore[arg-type]
+        work = np.empty(3 * (_SHORT_BYTES + 1), np.int64)
+        ids = memoryview(work)[2 * (_SHORT_BYTES + 1) :]  # type: ignore[arg-type]
         return work, tuple(ids[:n] for n in range(_SHORT_BYTES + 1))
 
     def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64) -> list[int]:

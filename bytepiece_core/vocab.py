@@ -45,7 +45,8 @@ class Vocab:
     cells  : CELL_DTYPE[n_cells]  the double-array trie with each cell's score (see
              ``_kernels_segment``)
     value  : int32[n_cells]  piece id ending at each trie cell, -1 where none ends
-    pairs  : int32[65536]    trie cell of each two-byte prefix (-1: no piece starts so)
+    pairs  : int32[65536]    trie cell of each two-byte prefix (the last cell, which is free,
+                             where no piece starts so)
 
     >>> v = Vocab.from_pieces([bytes([b]) for b in range(256)] + [b"ab"], [1] * 256 + [3])
     >>> [v.pieces[i] for i in v.segment([b"abc"]).ids]

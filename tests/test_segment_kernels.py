@@ -97,11 +97,26 @@ def test_tokenizer_matches_naive_on_text() -> None:
         assert tok.tokenize(text) == naive.tokenize(text, logp)
 
 
+@pytest.mark.parametrize(
+    ("alphabet", "n"), [(b"", 0), (b"a\xff", 3), (bytes(range(256)), 3000), (b"\xe4\xb8\x80", 40)]
+)
+def test_the_last_trie_cell_is_free(alphabet: bytes, n: int) -> None:
+    # The segmenter's walk stops at the last cell ("no piece starts with these two bytes"):
+    # it must be free, with no child and no score, whatever the vocabulary.
+    extra = naive.random_vocab(np.random.default_rng(n), alphabet, n, 6) if n else []
+    cells = _vocab(extra, [3] * n)[0].cells
+    assert cells[-1]["check"] == -1 and cells[-1]["logp"] == -np.inf
+    assert not (cells["check"] == len(cells) - 1).any()
+
+
 def test_pair_table_points_at_two_byte_prefixes() -> None:
     rng = np.random.default_rng(3)
     extra = naive.random_vocab(rng, b"ab\x00\xff\xe4", 80, 5)
     vocab, _ = _vocab(extra, [2] * len(extra))
     cells = vocab.cells
+    free = len(cells) - 1  # where no piece starts: a free cell, whose walk stops at once
+    assert cells[free]["check"] == -1 and cells[free]["logp"] == -np.inf
+    assert not (cells["check"] == free).any()
     prefixes = {p[:2] for p in extra}
     for a in range(256):
         for b in range(256):
@@ -110,4 +125,4 @@ def test_pair_table_points_at_two_byte_prefixes() -> None:
                 first = cells[0]["base"] + a
                 assert cell == cells[first]["base"] + b and cells[cell]["check"] == first
             else:
-                assert cell == -1
+                assert cell == free
