@@ -58,7 +58,7 @@ def _scratch(cap):  # pragma: no cover - compiled
     return np.empty(cap + 1, np.float64), np.empty(cap + 1, np.int64)
 
 
-@kernel
+@kernel_inline
 def _relax_sampled(here, logp, i, j, t, alpha, state, scores, route):
     """Relax one match when sampling: the piece at trie cell ``t`` (score ``logp``) from ``i``
     to ``j``. Keeps a running log-sum-exp of ``score[start] + alpha * logp`` at each end and
@@ -85,7 +85,7 @@ def _relax_sampled(here, logp, i, j, t, alpha, state, scores, route):
     return state
 
 
-@kernel
+@kernel_inline
 def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route):
     """Relax every vocabulary match inside ``data[lo:hi]`` (positions relative to ``lo``).
 

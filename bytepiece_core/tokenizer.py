@@ -112,7 +112,10 @@ _CPUS = os.cpu_count() or 1
 
 
 def _check_alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+    if type(alpha) is float or type(alpha) is int:  # the usual case, without the ABC check
+        if math.isfinite(alpha):
+            return float(alpha)
+    elif isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(
             f"alpha must be a number (-1 for the best segmentation, >= 0 to sample), "
             f"not {type(alpha).__name__}"
@@ -307,6 +310,11 @@ class Tokenizer:
         stream. The stream is drawn ahead in blocks (one draw costs microseconds); a block's
         values are the ones single draws would give, in the same order, so results do not
         depend on how calls split the stream."""
+        if type(seed) is int and seed >= 0:
+            # default_rng(seed).integers(0, 2**64, n, np.uint64) is PCG64(seed)'s raw output
+            # (the full range is drawn without rejection); building the bit generator alone
+            # costs half as much as building the Generator
+            return np.random.PCG64(seed).random_raw(n)  # type: ignore[no-any-return]
         if seed is not None:
             return np.random.default_rng(seed).integers(0, 2**64, size=n, dtype=np.uint64)
         block = self._seed_block

@@ -70,6 +70,18 @@ def test_seed_makes_samples_reproducible(tok: Tokenizer) -> None:
     assert Tokenizer(dump_model({**SINGLE_BYTES, **EXTRA}), seed=9).encode(text, alpha=0.5) == c[0]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 12345, 2**63 + 7, 2**100 + 3])
+def test_a_seed_gives_the_stream_numpy_documents(tok: Tokenizer, seed: int) -> None:
+    # A seed draws the sampling seeds of default_rng(seed), whichever way they are made, so a
+    # text's sample does not depend on the batch it is in.
+    drawn = np.random.default_rng(seed).integers(0, 2**64, size=5, dtype=np.uint64)
+    assert tok._seeds(5, seed).tolist() == drawn.tolist()
+    assert tok._seeds(1, np.random.default_rng(seed)).tolist() == drawn[:1].tolist()
+    text = "abcdabcd\nabcab"
+    batch = tok.encode_batch([text], alpha=0.5, seed=seed)
+    assert tok.encode(text, alpha=0.5, seed=seed) == batch[0]
+
+
 def test_batch_sampling_does_not_depend_on_threads(tok: Tokenizer) -> None:
     texts = ["abcd" * (i % 7 + 1) for i in range(200)]
     one = tok.encode_batch(texts, alpha=1.0, seed=5, num_threads=1)
