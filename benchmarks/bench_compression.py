@@ -26,6 +26,7 @@ allows. HF byte-level BPE with its GPT-2 pre-tokenizer.
     python benchmarks/bench_compression.py                       # the whole grid (long)
     python benchmarks/bench_compression.py --corpora zh_pd199801 en_kjv --train 1MB --sizes 8000
     python benchmarks/bench_compression.py --speed    # 21 MB mix at 16000: time and peak RSS
+    python benchmarks/bench_compression.py --peers-from benchmarks/compression_results.json
 
 This is a measurement, not a test: it prints a table and writes
 ``results/bench_compression.json``.
@@ -230,15 +231,28 @@ def hf_bpe(train: list[str], held: list[str], size: int) -> dict[str, Any]:
 PEERS = ("bytepiece", "refined", "sp_unigram", "sp_bpe", "hf_bpe")
 
 
-def cell(name: str, n_bytes: int | None, size: int) -> dict[str, Any]:
+def cell(
+    name: str, n_bytes: int | None, size: int, peers: dict[tuple[str, int, int], Any] | None = None
+) -> dict[str, Any]:
+    """One cell of the grid. With ``peers`` (result rows of an earlier run, by corpus,
+    training bytes and size) only the refined trainer is trained: the others' results for
+    the same cell are taken from there."""
     train, held = split(name, n_bytes)
     row: dict[str, Any] = {
         "corpus": name,
         "train_bytes": sum(len(t.encode()) for t in train),
         "size": size,
     }
-    row["bytepiece"] = ours(train, held, size, "bytepiece")
+    known = None if peers is None else peers.get((name, row["train_bytes"], size))
+    if peers is not None and known is None:
+        raise SystemExit(f"--peers-from has no cell {name}, {row['train_bytes']} bytes, {size}")
     row["refined"] = ours(train, held, size, "refined")
+    if known is not None:
+        for peer in PEERS:
+            if peer != "refined":
+                row[peer] = known[peer]
+        return row
+    row["bytepiece"] = ours(train, held, size, "bytepiece")
     for kind in ("unigram", "bpe"):
         won = WINNERS.get((name, size, kind))
         large = n_bytes is None or n_bytes > 1_000_000
@@ -365,6 +379,13 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=RESULTS / "bench_compression.json", help="results file"
     )
+    parser.add_argument(
+        "--peers-from",
+        type=Path,
+        help="train only the refined trainer; the reference's and the peers' results come from "
+        "this results file of an earlier run (the same corpora, cells and peer versions: they "
+        "are deterministic), so a change to the refined trainer is measured in minutes",
+    )
     args = parser.parse_args()
     if args.render:
         print(markdown(json.loads(args.render.read_text())))
@@ -373,6 +394,10 @@ def main() -> None:
         speed()
         return
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    peers = None
+    if args.peers_from:
+        earlier = json.loads(args.peers_from.read_text())
+        peers = {(r["corpus"], r["train_bytes"], r["size"]): r for r in earlier}
     rows = []
     print(
         f"{'corpus':15s} {'train':>9s} {'size':>6s} | "
@@ -382,7 +407,7 @@ def main() -> None:
     for train_name in args.train:  # the smaller cells first (and 1 MB before the larger)
         for name in args.corpora:
             for size in args.sizes:
-                row = cell(name, TRAIN_SIZES[train_name], size)
+                row = cell(name, TRAIN_SIZES[train_name], size, peers)
                 row["verdict"] = verdict(row)
                 rows.append(row)
                 v = row["verdict"]
