@@ -243,16 +243,15 @@ def cell(
         "train_bytes": sum(len(t.encode()) for t in train),
         "size": size,
     }
-    known = None if peers is None else peers.get((name, row["train_bytes"], size))
-    if peers is not None and known is None:
-        raise SystemExit(f"--peers-from has no cell {name}, {row['train_bytes']} bytes, {size}")
-    row["refined"] = ours(train, held, size, "refined")
-    if known is not None:
-        for peer in PEERS:
-            if peer != "refined":
-                row[peer] = known[peer]
+    if peers is not None:
+        known = peers.get((name, row["train_bytes"], size))
+        if known is None:
+            raise SystemExit(f"--peers-from has no cell {name}, {row['train_bytes']} bytes, {size}")
+        row.update({peer: known[peer] for peer in PEERS if peer != "refined"})
+        row["refined"] = ours(train, held, size, "refined")
         return row
     row["bytepiece"] = ours(train, held, size, "bytepiece")
+    row["refined"] = ours(train, held, size, "refined")
     for kind in ("unigram", "bpe"):
         won = WINNERS.get((name, size, kind))
         large = n_bytes is None or n_bytes > 1_000_000
