@@ -13,6 +13,9 @@ its lines are held out; every tokenizer trains on the first ``N`` bytes of the r
 - bits/byte by the model's own scores (``model_bits_per_byte``) where a tokenizer has them:
   ours (its unigram probabilities) and SentencePiece unigram (its piece scores, which give
   byte-fallback tokens 0 bits, so that figure is a lower bound);
+- where SentencePiece unigram stops short of the size (under 99% of it), the refined trainer
+  again at the ids SentencePiece reached (``refined_at_sp_ids``): the add-one code charges
+  every id, so bits/byte compares like for like only at the same number of ids;
 - training time (seconds, this process).
 
 Peers in their best configuration: SentencePiece (byte fallback, identity normalization, no
@@ -249,6 +252,7 @@ def cell(
             raise SystemExit(f"--peers-from has no cell {name}, {row['train_bytes']} bytes, {size}")
         row.update({peer: known[peer] for peer in PEERS if peer != "refined"})
         row["refined"] = ours(train, held, size, "refined")
+        row["refined_at_sp_ids"] = at_sp_ids(train, held, size, row["sp_unigram"])
         return row
     row["bytepiece"] = ours(train, held, size, "bytepiece")
     row["refined"] = ours(train, held, size, "refined")
@@ -265,7 +269,19 @@ def cell(
             )
         row[f"sp_{kind}"] = result
     row["hf_bpe"] = hf_bpe(train, held, size)
+    row["refined_at_sp_ids"] = at_sp_ids(train, held, size, row["sp_unigram"])
     return row
+
+
+def at_sp_ids(
+    train: list[str], held: list[str], size: int, spu: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Where SentencePiece unigram stops short of the size (under 99% of it), the refined
+    trainer asked for the ids SentencePiece reached: the like-for-like comparison of bits/byte,
+    whose add-one code charges every id of a vocabulary (None elsewhere)."""
+    if spu is None or spu["vocab"] >= 0.99 * size:
+        return None
+    return ours(train, held, spu["vocab"], "refined")
 
 
 def verdict(row: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +294,7 @@ def verdict(row: dict[str, Any]) -> dict[str, Any]:
     target = min(row["size"], reachable)
     spu = row["sp_unigram"]
     sp_bits = spu["bits_per_byte"] if spu is not None else None
+    same = row.get("refined_at_sp_ids")
     return {
         "vs_sp_unigram": r / spu["bytes_per_token"] if spu is not None else None,
         "vs_best_bpe": r / best_bpe,
@@ -285,6 +302,9 @@ def verdict(row: dict[str, Any]) -> dict[str, Any]:
         "ahead_of_all": r > max(peers),
         "reached": row["refined"]["vocab"] >= 0.99 * target,
         "bits_vs_sp_unigram": row["refined"]["bits_per_byte"] / sp_bits if sp_bits else None,
+        "bits_vs_sp_unigram_at_its_ids": (
+            same["bits_per_byte"] / sp_bits if same is not None and sp_bits else None
+        ),
     }
 
 
@@ -363,7 +383,37 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"| {ids(row['bytepiece'])} | {ids(row['refined'])} | {ids(spu)} "
             f"| {bpt(row['sp_bpe'])} | {bpt(row['hf_bpe'])} | {' / '.join(bits)} |"
         )
-    return "\n".join(lines)
+    extra = _at_sp_ids_table(rows)
+    return "\n".join([*lines, "", *extra] if extra else lines)
+
+
+def _at_sp_ids_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The cells where SentencePiece unigram stops short of the size, with the refined
+    trainer asked for the ids SentencePiece reached (``refined_at_sp_ids``); the sizes that
+    gave SentencePiece the same vocabulary share a line."""
+    sizes: dict[tuple[str, int, int], list[int]] = {}
+    found: dict[tuple[str, int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
+    for row in rows:
+        same, spu = row.get("refined_at_sp_ids"), row["sp_unigram"]
+        if same is None:
+            continue
+        key = (row["corpus"], row["train_bytes"], spu["vocab"])
+        if row["size"] not in sizes.setdefault(key, []):
+            sizes[key].append(row["size"])
+        found[key] = (same, spu)
+    lines = [
+        "| corpus | training bytes | sizes asked | SP unigram ids | bytes/token: refined at "
+        "those ids / SP unigram | bits/byte: refined at those ids / SP unigram |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for (corpus, n_bytes, n_ids), (same, spu) in found.items():
+        asked = ", ".join(f"{s:,}" for s in sizes[corpus, n_bytes, n_ids])
+        lines.append(
+            f"| {corpus} | {n_bytes:,} | {asked} | {n_ids:,} "
+            f"| {same['bytes_per_token']:.2f} / {spu['bytes_per_token']:.2f} "
+            f"| {same['bits_per_byte']:.3f} / {spu['bits_per_byte']:.3f} |"
+        )
+    return lines if found else []
 
 
 def main() -> None:
@@ -429,6 +479,12 @@ def main() -> None:
         f"cells: {len(rows)}; refined >= SP unigram in {spu}, >= 0.97 x best BPE in {bpe}, "
         f"ahead of every peer in {ahead}, >= the reference in {ref}, size reached in {reached}; "
         f"bits/byte <= SP unigram's in {sum(b <= 1 for b in bits)} of {len(bits)}"
+    )
+    same = [v["bits_vs_sp_unigram_at_its_ids"] for v in verdicts]
+    same = [b for b in same if b is not None]
+    print(
+        f"cells where SP unigram stops short of the size: {len(same)}; trained at the ids it "
+        f"reached, refined bits/byte <= SP unigram's in {sum(b <= 1 for b in same)}"
     )
 
 
