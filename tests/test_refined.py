@@ -173,6 +173,58 @@ def test_merges_of_the_viterbi_segmentation(seed: int, ensure_unicode: bool) -> 
     assert uses.sum() == used
 
 
+def test_halves_split_the_text_and_share_repeated_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # distinct lines: ab1 (twice), xy2, cd3 (three times), zz4; 16 distinct bytes, 8 a half
+    docs = ["ab1\nxy2\ncd3\nab1\ncd3\ncd3\nzz4\n"]
+    monkeypatch.setattr(refine_module, "HALF_BLOCKS", 2)
+
+    def sides(chunks):  # type: ignore[no-untyped-def]
+        halves = chunks.halves
+        data, offsets = chunks.data.tobytes(), chunks.offsets.tolist()
+        found = []
+        for ranges, other in zip(halves.ranges, halves.others, strict=True):
+            out = {}
+            for lo, hi, _ in ranges:
+                for i in range(lo, hi):
+                    out[data[offsets[i] : offsets[i + 1]]] = int(halves.weights[i])
+            if other is not None:
+                extra, at = other.data.tobytes(), other.offsets.tolist()
+                for i, w in enumerate(other.weights.tolist()):
+                    line = extra[at[i] : at[i + 1]]
+                    out[line] = out.get(line, 0) + w
+            found.append(out)
+        return found
+
+    first, second = sides(chunks_of(docs))
+
+    # each of a repeated line's w occurrences counts in one half: w - w // 2 in its own
+    assert first == {b"ab1\n": 1, b"xy2\n": 1, b"cd3\n": 1}
+    assert second == {b"cd3\n": 2, b"zz4\n": 1, b"ab1\n": 1}
+    # four blocks of 4 bytes, a line each: the even blocks and the odd ones
+    monkeypatch.setattr(refine_module, "HALF_BLOCKS", 4)
+    even, odd = sides(chunks_of(docs))
+    assert even == {b"ab1\n": 1, b"cd3\n": 2}
+    assert odd == {b"xy2\n": 1, b"zz4\n": 1, b"ab1\n": 1, b"cd3\n": 1}
+    assert chunks_of(["ab1"]).halves is None
+
+
+def test_em_drops_a_phrase_of_one_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "ab" and "ef" are seen three times, each in one half only; "cd" twice, once in each
+    monkeypatch.setattr(refine_module, "HALF_BLOCKS", 2)
+    docs = ["ab1\nab2\nab3\ncd1\n", "cd2\nef1\nef2\nef3\n"]
+    chunks = chunks_of(docs)
+    pieces = [bytes([b]) for b in range(256)] + [b"ab", b"cd", b"ef"]
+    weights = np.r_[np.ones(256), 50.0, 50.0, 50.0]
+    model = UnigramModel(pieces, np.log(weights / weights.sum()))
+    counts = model.em(chunks, 1, 0)
+    assert b"cd" in model.pieces and b"ab" not in model.pieces and b"ef" not in model.pieces
+    assert counts[model.pieces.index(b"cd")] == pytest.approx(2.0, abs=0.01)
+    # without the halves (one chunk) the counts alone decide: all three stay
+    whole = UnigramModel(pieces, np.log(weights / weights.sum()))
+    whole.em(chunks_of(["".join(docs).replace("\n", " ")]), 1, 0)
+    assert {b"ab", b"cd", b"ef"} <= set(whole.pieces)
+
+
 def test_unused_pieces_are_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = load_corpus("en_kjv").texts
     n = len(texts) // 10

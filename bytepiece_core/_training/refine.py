@@ -18,7 +18,11 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    chunk (forward-backward, ``kernels_unigram._expected_counts``) re-estimate its
    log-probabilities with a Bayesian update (``digamma``) that favours a sparse model, as in
    Kudo (2018) and SentencePiece's unigram trainer; pieces expected less than
-   ``MIN_KEPT`` times are dropped, the rarest first, never below the size asked for.
+   ``MIN_KEPT`` times are dropped, the rarest first, never below the size asked for. A piece
+   of several characters counts there as at most twice its expected count in the half of the
+   training text where it is rarer (``HALF_FACTOR``; the halves are the even and the odd of
+   ``HALF_BLOCKS`` blocks of the text): a phrase of one passage (a name in a run of reviews of
+   one hotel) seldom comes back in new text, a phrase of both halves does.
 3. **Pruning by loss.** Each piece's loss is how much the corpus log-likelihood drops when it
    is replaced by its best segmentation into the other pieces, its count less
    ``LOSS_DISCOUNT`` for a piece of several characters (a phrase seen a few times in
@@ -31,7 +35,7 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    removes are weighed again for the next, smaller size.
 4. **Unused pieces.** EM keeps pieces for the paths it weighs, but the tokenizer takes only
    the best path, and on a corpus with fewer good pieces than the size many are never used
-   (at 8,000 on 1 MB of the King James Bible, 223 before the rounds below, 31 after). They
+   (at 8,000 on 1 MB of the King James Bible, 968 before the rounds below, 52 after). They
    are replaced by pieces the tokenizer would use: two pieces that follow each other in its
    segmentation of the training text, joined, the most frequent first (as byte-level BPE
    merges), with EM after each round (:func:`replace_unused`). Only pieces of several
@@ -117,6 +121,13 @@ LOSS_DISCOUNT = 3.0
 # 0.5): a piece the lattice expects less than once is seldom seen again in new text, and
 # keeping it down to the size asked for crowds out pieces that are.
 MIN_KEPT = 1.0
+# A piece of several characters is kept by the M-step as if its count were at most this
+# many times its expected count in the half of the training text where it is rarer: a phrase
+# seen in one passage only seldom comes back in new text. The halves (:attr:`Chunks.halves`)
+# are the even and the odd of HALF_BLOCKS blocks of the text: two blocks, the first half and
+# the second, would part the corpora that a mixed text joins end to end.
+HALF_FACTOR = 2.0
+HALF_BLOCKS = 64
 # Least expected count the M-step scores a piece by (bytes never seen keep this floor).
 MIN_EXPECTED = 0.5
 # Rounds of replacing unused pieces at each size, and the share of the size below which
@@ -192,6 +203,61 @@ class Chunks:
     @property
     def n_bytes(self) -> int:
         return int(self.data.shape[0])
+
+    @functools.cached_property
+    def halves(self) -> Halves | None:
+        """The two halves of the training text, for :meth:`UnigramModel.em` to see in which
+        a piece is rarer: the text cut into ``HALF_BLOCKS`` blocks of as many bytes (of the
+        distinct chunks, a chunk in the block where it starts), the even blocks in one half
+        and the odd in the other, so that a phrase of one passage is in one half and a
+        phrase of the whole text in both, even where the text joins corpora of several
+        kinds. Each chunk counts ``w - w // 2`` of its ``w`` times in its own half and the
+        other ``w // 2`` in the other (the distinct chunks do not say where a repeated one
+        occurs again). None for a text of one block.
+        """
+        n = len(self.weights)
+        o = self.offsets
+        # block k holds the chunks that start in the k-th HALF_BLOCKS-th of the bytes
+        block = np.minimum(o[:-1] * HALF_BLOCKS // max(int(o[-1]), 1), HALF_BLOCKS - 1)
+        bounds = [0, *(np.flatnonzero(np.diff(block)) + 1).tolist(), n]
+        if len(bounds) < 3:
+            return None
+        again = self.weights // 2
+        ranges: tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]] = ([], [])
+        extra: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+        for lo, hi in itertools.pairwise(bounds):
+            side = int(block[lo]) % 2
+            ranges[side].append((lo, hi, int(o[hi] - o[lo])))
+            extra[1 - side].append(lo + np.flatnonzero(again[lo:hi]))
+        others: list[Chunks | None] = []
+        for side in (0, 1):
+            idx = np.concatenate(extra[side]).astype(np.int64)
+            if len(idx) == 0:
+                others.append(None)
+                continue
+            flat, out = _gather(self.data, o[:-1], np.diff(o), idx)
+            others.append(Chunks(flat, out, again[idx]))
+        return Halves(self.weights - again, ranges, (others[0], others[1]))
+
+
+@dataclass(frozen=True)
+class Halves:
+    """:attr:`Chunks.halves`: the weights each chunk has in its own half, the chunk ranges
+    of each half, and each half's share of the other half's repeated chunks (or None)."""
+
+    weights: np.ndarray
+    ranges: tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]
+    others: tuple[Chunks | None, Chunks | None]
+
+    def counts(self, corpus: Chunks, vocab: Vocab, workers: int) -> tuple[np.ndarray, ...]:
+        """Each half's expected counts (float64, by id) under the unigram model of ``vocab``."""
+        out = []
+        for ranges, other in zip(self.ranges, self.others, strict=True):
+            counts = expected_counts(corpus, vocab, workers, self.weights, ranges)[0]
+            if other is not None:
+                counts += expected_counts(other, vocab, workers)[0]
+            out.append(counts)
+        return tuple(out)
 
 
 def distinct_chunks(corpus: TrainingCorpus) -> Chunks:
@@ -480,10 +546,18 @@ def _skip(nbytes: int) -> None:
     """No progress to report."""
 
 
-def expected_counts(corpus: Chunks, vocab: Vocab, workers: int) -> tuple[np.ndarray, float]:
+def expected_counts(
+    corpus: Chunks,
+    vocab: Vocab,
+    workers: int,
+    weights: np.ndarray | None = None,
+    ranges: list[tuple[int, int, int]] | None = None,
+) -> tuple[np.ndarray, float]:
     """``(counts, loglik)``: each vocabulary id's expected count in the corpus (float64, by
-    id) under the unigram model of ``vocab``, and the corpus log-likelihood (nats)."""
-    data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
+    id) under the unigram model of ``vocab``, and the corpus log-likelihood (nats); over
+    the chunk ``ranges`` only and with other ``weights`` (by chunk) if given."""
+    data, offsets = corpus.data, corpus.offsets
+    weights = corpus.weights if weights is None else weights
     cells, value, logp = vocab.cells, vocab.value, vocab.logp
 
     def work(state, lo, hi):  # type: ignore[no-untyped-def]
@@ -492,7 +566,7 @@ def expected_counts(corpus: Chunks, vocab: Vocab, workers: int) -> tuple[np.ndar
         return counts, loglik + found
 
     parts = run_ranges(
-        chunk_ranges(offsets, _RANGES),
+        chunk_ranges(offsets, _RANGES) if ranges is None else ranges,
         lambda: (np.zeros(vocab.size, np.int64), 0.0),
         work,
         workers,
@@ -543,13 +617,24 @@ class UnigramModel:
         """One EM iteration; returns the expected counts (by piece) it re-estimated from.
         Pieces whose expected count falls below ``MIN_KEPT`` are dropped (never bytes),
         the rarest first, but never below ``floor`` pieces; first-bytes pieces are held for
-        :meth:`prune` to weigh."""
-        counts, _ = expected_counts(corpus, self.vocab(), workers)
-        counts = counts[N_SPECIAL:]
-        rare = np.flatnonzero(~(self.single | self.partial) & (counts < MIN_KEPT))
+        :meth:`prune` to weigh. For a piece of several characters the count that decides is
+        at most ``HALF_FACTOR`` times its expected count in the half of the training text
+        where it is rarer (:attr:`Chunks.halves`)."""
+        vocab = self.vocab()
+        if corpus.halves is None:
+            counts = expected_counts(corpus, vocab, workers)[0][N_SPECIAL:]
+            kept = counts
+        else:
+            ca, cb = (c[N_SPECIAL:] for c in corpus.halves.counts(corpus, vocab, workers))
+            counts = ca + cb
+            # a piece of several characters counts, to be kept, as often as the half of the
+            # text where it is rarer says, twice: a phrase of one passage seldom comes back
+            several = np.minimum(counts, HALF_FACTOR * np.minimum(ca, cb))
+            kept = np.where(self.char, counts, several)
+        rare = np.flatnonzero(~(self.single | self.partial) & (kept < MIN_KEPT))
         room = max(0, len(self.pieces) - floor)
         if len(rare) > room:  # drop only the rarest, down to the floor
-            rank = sorted(rare.tolist(), key=lambda i: (counts[i], self.pieces[i]))
+            rank = sorted(rare.tolist(), key=lambda i: (kept[i], counts[i], self.pieces[i]))
             rare = np.array(rank[:room], np.int64)
         keep = np.ones(len(self.pieces), bool)
         keep[rare] = False
