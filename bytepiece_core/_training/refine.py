@@ -230,12 +230,13 @@ class Chunks:
             ranges[side].append((lo, hi, int(o[hi] - o[lo])))
             extra[1 - side].append(lo + np.flatnonzero(again[lo:hi]))
         others: list[Chunks | None] = []
+        lens = np.diff(o)
         for side in (0, 1):
             idx = np.concatenate(extra[side]).astype(np.int64)
             if len(idx) == 0:
                 others.append(None)
                 continue
-            flat, out = _gather(self.data, o[:-1], np.diff(o), idx)
+            flat, out = _gather(self.data, o[:-1], lens, idx)
             others.append(Chunks(flat, out, again[idx]))
         return Halves(self.weights - again, ranges, (others[0], others[1]))
 
@@ -627,8 +628,6 @@ class UnigramModel:
         else:
             ca, cb = (c[N_SPECIAL:] for c in corpus.halves.counts(corpus, vocab, workers))
             counts = ca + cb
-            # a piece of several characters counts, to be kept, as often as the half of the
-            # text where it is rarer says, twice: a phrase of one passage seldom comes back
             several = np.minimum(counts, HALF_FACTOR * np.minimum(ca, cb))
             kept = np.where(self.char, counts, several)
         rare = np.flatnonzero(~(self.single | self.partial) & (kept < MIN_KEPT))
