@@ -8,6 +8,7 @@ it on small corpora. Nothing here is fast; everything here is meant to be read.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import unicodedata
 
@@ -340,6 +341,40 @@ def expected_counts(chunks: list[bytes], logp: dict[bytes, float]) -> dict[bytes
             for p in seg:
                 out[p] += float(prob)
     return out
+
+
+def forward_backward_counts(
+    chunks: list[bytes], logp: dict[bytes, float]
+) -> tuple[dict[bytes, float], float]:
+    """:func:`expected_counts` by the forward and backward log-sums over each chunk's
+    lattice (for chunks too long to list their segmentations), and the log-likelihood.
+
+    >>> e, z = forward_backward_counts([b"ab"], {b"a": 0.0, b"b": 0.0, b"ab": 0.0})
+    >>> {p: round(c, 3) for p, c in e.items()}, round(z, 6) == round(math.log(2), 6)
+    ({b'a': 0.5, b'b': 0.5, b'ab': 0.5}, True)
+    """
+    out = dict.fromkeys(logp, 0.0)
+    longest = max(map(len, logp))
+    total = 0.0
+    for chunk in chunks:
+        n = len(chunk)
+        edges = [
+            (i, j, chunk[i:j])
+            for i in range(n)
+            for j in range(i + 1, min(n, i + longest) + 1)
+            if chunk[i:j] in logp
+        ]
+        fwd = [-math.inf] * (n + 1)
+        bwd = [-math.inf] * (n + 1)
+        fwd[0] = bwd[n] = 0.0
+        for i, j, p in edges:  # by start
+            fwd[j] = float(np.logaddexp(fwd[j], fwd[i] + logp[p]))
+        for i, j, p in reversed(edges):
+            bwd[i] = float(np.logaddexp(bwd[i], logp[p] + bwd[j]))
+        total += fwd[n]
+        for i, j, p in edges:
+            out[p] += math.exp(fwd[i] + logp[p] + bwd[j] - fwd[n])
+    return out, total
 
 
 def best_alternative(piece: bytes, logp: dict[bytes, float]) -> float:

@@ -52,9 +52,15 @@ def spans(found) -> dict[bytes, int]:  # type: ignore[no-untyped-def]
 # -- the steps against their plain versions ---------------------------------------------------
 
 
+@pytest.mark.parametrize("live_share", [0.0, 1 / 8, 1.0])  # never, the default, at once
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("seed", range(4))
-def test_candidates_are_the_frequent_substrings(seed: int, workers: int) -> None:
+def test_candidates_are_the_frequent_substrings(
+    seed: int, workers: int, live_share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the positions still possible are listed once they are fewer than LIVE_SHARE of the
+    # bytes; the counts must not depend on when
+    monkeypatch.setattr(refine_module, "LIVE_SHARE", live_share)
     docs = random_docs(seed)
     longest, min_count = [(4, 2), (9, 2), (12, 3), (36, 1)][seed]
     for ensure_unicode in (True, False):
@@ -283,6 +289,27 @@ def test_expected_counts_match_brute_force(workers: int) -> None:
     for chunk in naive_train.training_chunks(docs):
         segs = naive_train.segmentations(chunk, logp)
         z += math.log(sum(math.exp(sum(logp[p] for p in s)) for s in segs))
+    assert loglik == pytest.approx(z, rel=1e-9)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_expected_counts_of_long_chunks(workers: int) -> None:
+    # chunks of thousands of bytes: the paths' probabilities are far below the smallest
+    # float (e^-6000 and less), so the sums must be rescaled on the way; checked against
+    # plain log-space sums, with a multi-byte character among the pieces
+    rng = np.random.default_rng(5)
+    pieces, counts = random_model(rng)
+    pieces += ["é".encode(), "aé".encode()]
+    counts += [3.0, 2.0]
+    vocab = Vocab.from_pieces(pieces, counts)
+    logp = {p: float(vocab.logp[i + 3]) for i, p in enumerate(pieces)}
+    texts = ["".join(rng.choice(list("abcé"), size=n)) for n in (3000, 5000, 1, 40)]
+    docs = [t + "\n" for t in texts] + texts[:1]
+    got, loglik = expected_counts(chunks_of(docs), vocab, workers)
+    plain, z = naive_train.forward_backward_counts(naive_train.training_chunks(docs), logp)
+    assert z < -6000
+    for i, p in enumerate(pieces):
+        assert got[i + 3] == pytest.approx(plain[p], rel=1e-6, abs=1e-4), p
     assert loglik == pytest.approx(z, rel=1e-9)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels_lattice import _chunk_edges, _forward_backward_into, _lattice_edges
+from .._kernels_lattice import _lattice_edges
 from .._mix import _mix64
 from .._numba import kernel
 from .hashtable import (
@@ -122,6 +122,56 @@ def _count_extensions(
 
 
 @kernel
+def _count_at(data, pos, weights, k, packed, part, parts, table, n):  # pragma: no cover
+    """:func:`_count_packed` (``packed``: an n-gram table) or :func:`_count_extensions` (a
+    piece table) at the byte positions ``pos`` only, each ``weights[p]`` times: positions
+    where both ``(k-1)``-grams are frequent, listed once few are left (the rest of the corpus
+    is not read)."""
+    for idx in range(pos.shape[0]):
+        i = pos[idx]
+        w = np.uint64(weights[idx])
+        if packed:
+            key = np.uint64(0)
+            for t in range(i, i + k):
+                key = (key << np.uint64(8)) | np.uint64(data[t])
+            if parts > 1 and _part(_mix64(key), parts) != part:
+                continue
+            if n + 1 > table.shape[0] * MAX_LOAD:
+                table = _grown(table, table.shape[0] * 2)
+            n += _add(table, key, w)
+        else:
+            h = _hash_bytes(data, i, k)
+            if parts > 1 and _part(h, parts) != part:
+                continue
+            if n + 1 > table.shape[0] * MAX_LOAD:
+                table = _piece_grown(table, data, table.shape[0] * 2)
+            n += _piece_add(table, data, i, k, h, w)
+    return table, n
+
+
+@kernel
+def _raise_at(data, pos, maxlen, k, packed, part, parts, table, min_count):  # pragma: no cover
+    """:func:`_raise_packed` or :func:`_raise_frequent` at the positions ``pos`` only."""
+    for idx in range(pos.shape[0]):
+        i = pos[idx]
+        if packed:
+            key = np.uint64(0)
+            for t in range(i, i + k):
+                key = (key << np.uint64(8)) | np.uint64(data[t])
+            if parts > 1 and _part(_mix64(key), parts) != part:
+                continue
+            j = _find(table, key)
+            if j >= 0 and table[j, 1] >= min_count:
+                maxlen[i] = k
+        else:
+            h = _hash_bytes(data, i, k)
+            if parts > 1 and _part(h, parts) != part:
+                continue
+            if _piece_get(table, data, i, k, h) >= min_count:
+                maxlen[i] = k
+
+
+@kernel
 def _chunk_hashes(data, chunk_offsets):  # pragma: no cover - compiled
     """uint64[n_chunks]: a hash of each chunk's bytes (``hashtable._hash_bytes``)."""
     n = chunk_offsets.shape[0] - 1
@@ -218,47 +268,162 @@ def _char_prefix(flat, offsets):  # pragma: no cover - compiled
     return out
 
 
+# The E-step sums paths in probabilities, not logs (no exp or log per edge): a sum is kept as
+# a float times SCALE to an integer power, its frame, brought back into [1 / SCALE, SCALE]
+# when the sum is final (SCALE is a power of two: rescaling is exact).
+SCALE = float(2**256)
+# Least edge marginal counted (e^-40, as the lattice's log-space sums would cut it).
+LEAST_MARGINAL = float(np.exp(-40.0))
+
+
+@kernel
+def _to_frame(x, frame):  # pragma: no cover - compiled
+    """``(x', frame')`` with ``x * SCALE**frame == x' * SCALE**frame'`` and ``x'`` in
+    ``[1 / SCALE, SCALE]`` (0 stays 0)."""
+    if x == 0.0:
+        return x, frame
+    while x > SCALE:
+        x /= SCALE
+        frame += 1
+    while x < 1.0 / SCALE:
+        x *= SCALE
+        frame -= 1
+    return x, frame
+
+
+@kernel
+def _in_frame(x, d):  # pragma: no cover - compiled
+    """``x * SCALE**d``."""
+    while d > 0:
+        x *= SCALE
+        d -= 1
+    while d < 0:
+        x /= SCALE
+        d += 1
+    return x
+
+
 @kernel
 def _expected_counts(
-    data, chunk_offsets, weights, c_lo, c_hi, cells, value, logp, out
+    data, chunk_offsets, weights, c_lo, c_hi, cells, pairs, value, prob, longest_piece, out
 ):  # pragma: no cover - compiled
     """E-step over chunks ``c_lo..c_hi-1``: add each piece's expected count (the summed edge
-    marginals of every chunk's lattice under ``p(seg) ∝ exp(sum logp)``, times the chunk's
+    marginals of every chunk's lattice under ``p(seg) ∝ prod prob``, times the chunk's
     weight) to ``out`` (int64[n_ids], fixed point, see ``FIXED``); returns the chunks'
-    weighted log-likelihood (nats).
+    weighted log-likelihood (nats). ``prob`` is each id's probability (``exp(logp)``),
+    ``longest_piece`` the longest piece's bytes; ``cells``, ``pairs``, ``value`` the trie.
 
     A training chunk is one tokenization chunk (it ends at its newline run), so its lattice
-    is the one ``Tokenizer.lattice`` builds; the forward and backward sums are
-    ``_kernels_lattice._forward_backward``'s, over buffers reused from chunk to chunk.
+    is the one ``Tokenizer.lattice`` builds. The trie is walked as the tokenizer's Viterbi
+    walks it (``_kernels_segment._relax_best``), the forward sums taken on the way and the
+    edges kept (end, id, probability; their starts in ``first``) for the backward sums and
+    the marginals. The sums are those of ``_kernels_lattice._forward_backward`` in
+    probabilities, each a float and a frame (``SCALE``), in buffers reused from chunk to chunk.
     """
     longest = 1
     for c in range(c_lo, c_hi):
         longest = max(longest, chunk_offsets[c + 1] - chunk_offsets[c])
     fwd = np.empty(longest + 1)
     bwd = np.empty(longest + 1)
-    starts = np.empty(4 * longest + 16, np.int64)
-    ends = np.empty(4 * longest + 16, np.int64)
-    ids = np.empty(4 * longest + 16, np.int32)
-    scores = np.empty(4 * longest + 16)
+    f_frame = np.empty(longest + 1, np.int64)
+    b_frame = np.empty(longest + 1, np.int64)
+    first = np.empty(longest + 1, np.int64)
+    cap = 4 * longest + longest_piece + 16
+    ends = np.empty(cap, np.int32)
+    ids = np.empty(cap, np.int32)
+    p = np.empty(cap)
+    root_base = cells[0].base
+    log_scale = np.log(SCALE)
     total = 0.0
     for c in range(c_lo, c_hi):
         lo = chunk_offsets[c]
-        hi = chunk_offsets[c + 1]
-        n = hi - lo
+        n = chunk_offsets[c + 1] - lo
         if n == 0:
             continue
-        starts, ends, ids, m = _chunk_edges(data, lo, hi, lo, cells, value, starts, ends, ids, 0)
-        if scores.shape[0] < m:
-            scores = np.empty(starts.shape[0])
-        for e in range(m):
-            scores[e] = logp[ids[e]]
-        _forward_backward_into(n, starts, ends, scores, m, fwd, bwd)
+        fwd[: n + 1] = 0.0
+        f_frame[: n + 1] = 0
+        fwd[0] = 1.0
+        m = 0
+        # forward, walking the trie from each byte: fwd[i] is final when the walk leaves i
+        for i in range(n):
+            if m + longest_piece > ends.shape[0]:  # room for every piece from i
+                ends = np.concatenate((ends, np.empty_like(ends)))
+                ids = np.concatenate((ids, np.empty_like(ids)))
+                p = np.concatenate((p, np.empty_like(p)))
+            first[i] = m
+            here, frame = _to_frame(fwd[i], f_frame[i])
+            fwd[i] = here
+            f_frame[i] = frame
+            b = np.int32(data[lo + i])
+            t = np.uint32(root_base + b)  # every byte is a piece
+            j = i + 1
+            piece = True
+            while True:
+                if piece:
+                    t_id = value[t]
+                    q = prob[t_id]
+                    ends[m] = j
+                    ids[m] = t_id
+                    p[m] = q
+                    m += 1
+                    x = here * q
+                    if fwd[j] == 0.0:
+                        fwd[j] = x
+                        f_frame[j] = frame
+                    elif f_frame[j] == frame:
+                        fwd[j] += x
+                    else:
+                        fwd[j] += _in_frame(x, frame - f_frame[j])
+                if j >= n:
+                    break
+                if j == i + 1:  # the second byte: one read of ``pairs``
+                    t = np.uint32(pairs[b * 256 + np.int32(data[lo + j])])
+                else:
+                    node = t
+                    t = np.uint32(cells[t].base + np.int32(data[lo + j]))
+                    if cells[t].check != np.int32(node):
+                        break
+                # (the free last cell, where no piece starts so, has no piece and no child)
+                piece = cells[t].logp != -np.inf
+                j += 1
+        first[n] = m
+        fwd[n], f_frame[n] = _to_frame(fwd[n], f_frame[n])
         z = fwd[n]
-        total += z * weights[c]
-        for e in range(m):
-            w = fwd[starts[e]] + scores[e] + bwd[ends[e]] - z
-            if w > -40.0:
-                out[ids[e]] += np.int64(np.exp(w) * FIXED + 0.5) * weights[c]
+        if z == 0.0:  # no path (not with every byte a piece)
+            total += -np.inf
+            continue
+        total += (np.log(z) + f_frame[n] * log_scale) * weights[c]
+        # backward: bwd[j] is final for every j > i
+        bwd[: n + 1] = 0.0
+        b_frame[: n + 1] = 0
+        bwd[n] = 1.0
+        for i in range(n - 1, -1, -1):
+            acc = 0.0
+            frame = 0
+            for e in range(first[i], first[i + 1]):
+                t = ends[e]
+                x = p[e] * bwd[t]
+                if acc == 0.0:
+                    acc = x
+                    frame = b_frame[t]
+                elif b_frame[t] == frame:
+                    acc += x
+                else:
+                    acc += _in_frame(x, b_frame[t] - frame)
+            bwd[i], b_frame[i] = _to_frame(acc, frame)
+        inv = 1.0 / z
+        w = weights[c]
+        for i in range(n):
+            here = fwd[i] * inv
+            frame = f_frame[i] - f_frame[n]
+            for e in range(first[i], first[i + 1]):
+                t = ends[e]
+                x = here * p[e] * bwd[t]
+                d = frame + b_frame[t]
+                if d != 0:
+                    x = _in_frame(x, d)
+                if x > LEAST_MARGINAL:
+                    out[ids[e]] += np.int64(x * FIXED + 0.5) * w
     return total
 
 

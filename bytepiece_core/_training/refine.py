@@ -3,17 +3,17 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
 
 1. **Candidates.** Every substring of the training chunks of 2 to ``max_piece_length`` bytes
    seen at least ``min_count`` times that is whole UTF-8 or, without ``ensure_unicode``, the
-   first bytes of one character (``e4 b8``, shared by many characters), counted exactly a
-   length at a time (apriori: a ``k``-gram is counted only where both its ``(k-1)``-grams
-   were frequent), over the distinct chunks with their counts, so a repeated line costs
-   nothing; and every character, however rare (spelt in bytes it costs several tokens). When
-   they are too few for the largest size, substrings seen fewer times fill the places left,
-   the shortest first (:func:`fill_candidates`); they count for the largest size only. The
-   seed is every character and then the most frequent by ``count * length``, at most
-   ``SEED_FACTOR`` times the largest size or, if more, one for every ``SEED_BYTES`` bytes of
-   training text up to ``SEED_LEAST`` (SentencePiece seeds from a million), with the 256
-   single bytes, which are always kept:
-   no text is ever out of vocabulary.
+   first bytes of one character (``e4 b8``, shared by many characters), counted exactly a length
+   at a time (apriori: a ``k``-gram is counted only where both its ``(k-1)``-grams were
+   frequent), over the distinct chunks with their counts, so a repeated line costs nothing (once
+   those positions are fewer than ``LIVE_SHARE`` of the bytes, only they are read, not the whole
+   corpus); and every character, however rare (spelt in bytes it costs several tokens). When
+   they are too few for the largest size, substrings seen fewer times fill the places left, the
+   shortest first (:func:`fill_candidates`); they count for the largest size only. The seed is
+   every character and then the most frequent by ``count * length``, at most ``SEED_FACTOR``
+   times the largest size or, if more, one for every ``SEED_BYTES`` bytes of training text up to
+   ``SEED_LEAST`` (SentencePiece seeds from a million), with the 256 single bytes, which are
+   always kept: no text is ever out of vocabulary.
 2. **EM.** The unigram model's expected piece counts over the segmentation lattice of every
    chunk (forward-backward, ``kernels_unigram._expected_counts``) re-estimate its
    log-probabilities with a Bayesian update (``digamma``) that favours a sparse model, as in
@@ -75,10 +75,12 @@ from .kernels_unigram import (
     _alternatives,
     _char_prefix,
     _chunk_hashes,
+    _count_at,
     _count_chars,
     _count_extensions,
     _count_packed,
     _expected_counts,
+    _raise_at,
     _raise_frequent,
     _raise_packed,
     _whole_utf8,
@@ -134,6 +136,9 @@ MIN_EXPECTED = 0.5
 # unused pieces are left alone.
 UNUSED_ROUNDS = 4
 UNUSED_SHARE = 0.005
+# Share of the bytes below which candidates are counted only at the positions still possible
+# (listed), not by reading the whole corpus for every length.
+LIVE_SHARE = 1 / 8
 # Ranges of chunks the E-step is cut into (unit of work of the threads).
 _RANGES = 64
 
@@ -324,22 +329,36 @@ def find_candidates(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     counted, kept = [1, 256], [1, 256]
     cap = 1 << 17  # room for every byte pair
+    at: tuple[np.ndarray, np.ndarray] | None = None  # the positions left, and their weights
     for k in range(2, min(max_piece_length, 255) + 1):
         report = functools.partial(progress, k)
+        if at is not None:  # where both (k-1)-grams are frequent
+            still = (maxlen[at[0]] >= k - 1) & (maxlen[at[0] + 1] >= k - 1)
+            at = at[0][still], at[1][still]
         length = _length_packed if k <= PACKED else _length_spans
-        part, n, n_kept = length(corpus, maxlen, k, cap, min_count, workers, report)
+        part, n, n_kept = length(corpus, maxlen, k, cap, min_count, workers, report, at)
         counted.append(n)
         kept.append(n_kept)
         if n_kept == 0:
             break
+        if at is None and np.count_nonzero(maxlen >= k) <= LIVE_SHARE * n_bytes:
+            at = _live_positions(corpus, maxlen, k)
         keep = _whole_utf8(*part[:2])
         if not ensure_unicode:
             keep |= _char_prefix(*part[:2])
         parts.append(_select(part, keep))
         cap = max(1024, 2 * n_kept // max(1, workers))
+    del maxlen, at  # before the candidates are put together (the peak of memory)
     # every character, however rare: spelt in bytes it costs several
     parts.append(_rare_chars(corpus, min_count, workers))
     return _arena(parts, counted, kept)
+
+
+def _live_positions(corpus: Chunks, maxlen: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions where a ``(k+1)``-gram can still be frequent (both its ``k``-grams
+    are), and the weights of their chunks."""
+    pos = np.flatnonzero((maxlen[:-1] >= k) & (maxlen[1:] >= k))
+    return pos, corpus.weights[np.searchsorted(corpus.offsets, pos, "right") - 1]
 
 
 def fill_candidates(
@@ -432,17 +451,24 @@ def _length_packed(
     min_count: int,
     workers: int,
     progress: Callable[[int], None],
+    at: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Part, int, int]:
     """Length ``k <= PACKED``: its frequent k-grams (packed keys), raising ``maxlen``;
-    returns them, the k-grams counted and the frequent ones."""
+    returns them, the k-grams counted and the frequent ones. Only at the positions of ``at``
+    (with their weights) if given (:func:`find_candidates`)."""
     data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
     least = np.uint64(min_count)
 
     def count(lo, hi, part, parts, table, n):  # type: ignore[no-untyped-def]
+        if at is not None:
+            return _count_at(data, *at, k, True, part, parts, table, n)
         return _count_packed(data, offsets, weights, lo, hi, maxlen, k, part, parts, table, n)
 
     def lift(lo, hi, part, parts, table):  # type: ignore[no-untyped-def]
-        _raise_packed(data, offsets, lo, hi, maxlen, k, part, parts, table, least)
+        if at is not None:
+            _raise_at(data, at[0], maxlen, k, True, part, parts, table, least)
+        else:
+            _raise_packed(data, offsets, lo, hi, maxlen, k, part, parts, table, least)
 
     found, n = _by_partition(
         corpus, count, lift, lambda table: _entries(table, least), cap, workers, progress
@@ -463,16 +489,22 @@ def _length_spans(
     min_count: int,
     workers: int,
     progress: Callable[[int], None],
+    at: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Part, int, int]:
     """Length ``k > PACKED``, as :func:`_length_packed` (pieces as corpus spans)."""
     data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
     least = np.uint64(min_count)
 
     def count(lo, hi, part, parts, table, n):  # type: ignore[no-untyped-def]
+        if at is not None:
+            return _count_at(data, *at, k, False, part, parts, table, n)
         return _count_extensions(data, offsets, weights, lo, hi, maxlen, k, part, parts, table, n)
 
     def lift(lo, hi, part, parts, table):  # type: ignore[no-untyped-def]
-        _raise_frequent(data, offsets, lo, hi, maxlen, k, part, parts, table, least)
+        if at is not None:
+            _raise_at(data, at[0], maxlen, k, False, part, parts, table, least)
+        else:
+            _raise_frequent(data, offsets, lo, hi, maxlen, k, part, parts, table, least)
 
     def keep(table: np.ndarray) -> tuple[np.ndarray, ...]:
         pos, lens, counts = _piece_entries(table)
@@ -559,11 +591,14 @@ def expected_counts(
     the chunk ``ranges`` only and with other ``weights`` (by chunk) if given."""
     data, offsets = corpus.data, corpus.offsets
     weights = corpus.weights if weights is None else weights
-    cells, value, logp = vocab.cells, vocab.value, vocab.logp
+    cells, pairs, value, prob = vocab.cells, vocab.pairs, vocab.value, np.exp(vocab.logp)
+    longest = max(map(len, vocab.pieces))
 
     def work(state, lo, hi):  # type: ignore[no-untyped-def]
         counts, loglik = state
-        found = _expected_counts(data, offsets, weights, lo, hi, cells, value, logp, counts)
+        found = _expected_counts(
+            data, offsets, weights, lo, hi, cells, pairs, value, prob, longest, counts
+        )
         return counts, loglik + found
 
     parts = run_ranges(
