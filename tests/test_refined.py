@@ -4,6 +4,7 @@ options it refuses, held-out compression above the reference algorithm's)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bytepiece_core._training.refine import (
     fill_candidates,
     find_candidates,
     merges,
+    reweigh,
     seed_model,
     viterbi_pairs,
 )
@@ -399,6 +401,46 @@ def test_first_bytes_wait_for_the_final_round() -> None:
     model.restore()  # back for the next size, at their last score
     assert model.pieces[256:] == ["天".encode(), "天".encode()[:2]] and not model.reserve
     assert model.partial.tolist()[256:] == [False, True] and model.scores[-1] == 0.0
+
+
+def test_first_bytes_are_weighed_again_until_the_pieces_settle() -> None:
+    # the final round of a size weighs the first bytes of characters in a lattice where the
+    # characters it removes were still pieces; weighed again once those are gone, some come
+    # back, and reweigh stops when a round changes nothing
+    corpus = chunks_of(load_corpus("zh_pd199801").texts[:150])
+    found = find_candidates(corpus, 12, 2, False, 1, lambda k, b: None)
+    target = 300 - 3
+    model = seed_model(found, [300], corpus.n_bytes)
+    while len(model.pieces) > target:  # the rounds of refine, down to the size
+        for _ in range(refine_module.EM_STEPS):
+            counts = model.em(corpus, 1, target)
+        nxt = max(target, int(len(model.pieces) * refine_module.SHRINK))
+        model.prune(counts, nxt, final=nxt == target)
+    first, reserved = set(model.pieces), [p for p, _ in model.reserve]
+    plain = copy.deepcopy(model)
+    steps: list[int] = []
+    counts = reweigh(corpus, model, target, 1, steps.append)
+    back = set(model.pieces) - first
+    assert back and back <= set(reserved)  # first bytes came back, and nothing else did
+    assert all(not is_whole_utf8(p) for p in back)
+    assert steps and all(n == target for n in steps) and len(model.pieces) == target
+    assert counts is not None and len(counts) == len(model.pieces)
+    # the same by hand: rounds until one changes nothing, under the cap
+    rounds = 0
+    while plain.reserve:
+        before = set(plain.pieces)
+        plain.restore()
+        for _ in range(refine_module.EM_STEPS):
+            em_counts = plain.em(corpus, 1, target)
+        if len(plain.pieces) > target:
+            plain.prune(em_counts, target, final=True)
+            rounds += 1
+            for _ in range(refine_module.EM_STEPS):
+                em_counts = plain.em(corpus, 1, target)
+        if set(plain.pieces) == before:
+            break
+    assert rounds == len(steps) < refine_module.REWEIGH_ROUNDS
+    assert plain.pieces == model.pieces and np.array_equal(em_counts, counts)
 
 
 def test_deterministic_and_independent_of_workers(
