@@ -19,7 +19,7 @@ import numpy as np
 
 from .._kernels_lattice import _lattice_edges
 from .._mix import _mix64
-from .._numba import kernel
+from .._numba import kernel, kernel_inline
 from .hashtable import (
     EMPTY,
     MAX_LOAD,
@@ -39,6 +39,59 @@ __all__ = ["FIXED", "PACKED"]
 FIXED = float(1 << 24)
 # Longest k-gram counted with packed keys (its bytes in a uint64).
 PACKED = 8
+
+
+@kernel_inline
+def _packed_key(data, i, k):  # pragma: no cover - compiled
+    """The ``k`` bytes (``k <= 8``) at ``data[i]`` packed big-endian into a uint64."""
+    key = np.uint64(0)
+    for t in range(i, i + k):
+        key = (key << np.uint64(8)) | np.uint64(data[t])
+    return key
+
+
+@kernel_inline
+def _count_key(table, n, key, w, part, parts):  # pragma: no cover - compiled
+    """Count the packed ``key`` ``w`` times into the n-gram ``table`` holding ``n`` keys if
+    it is of hash partition ``part`` of ``parts``; returns ``(table, n)``, grown if it had
+    to."""
+    if parts > 1 and _part(_mix64(key), parts) != part:
+        return table, n
+    if n + 1 > table.shape[0] * MAX_LOAD:
+        table = _grown(table, table.shape[0] * 2)
+    return table, n + _add(table, key, w)
+
+
+@kernel_inline
+def _raise_key(table, maxlen, i, k, key, part, parts, min_count):  # pragma: no cover
+    """``maxlen[i] = k`` if the packed ``key`` (the ``k``-gram at ``i``), of hash partition
+    ``part``, is seen at least ``min_count`` times in ``table``."""
+    if parts > 1 and _part(_mix64(key), parts) != part:
+        return
+    j = _find(table, key)
+    if j >= 0 and table[j, 1] >= min_count:
+        maxlen[i] = k
+
+
+@kernel_inline
+def _count_span(table, n, data, i, k, w, part, parts):  # pragma: no cover - compiled
+    """As :func:`_count_key` for the ``k`` bytes at ``data[i]``, into a piece table."""
+    h = _hash_bytes(data, i, k)
+    if parts > 1 and _part(h, parts) != part:
+        return table, n
+    if n + 1 > table.shape[0] * MAX_LOAD:
+        table = _piece_grown(table, data, table.shape[0] * 2)
+    return table, n + _piece_add(table, data, i, k, h, w)
+
+
+@kernel_inline
+def _raise_span(table, maxlen, data, i, k, part, parts, min_count):  # pragma: no cover
+    """As :func:`_raise_key` for the ``k`` bytes at ``data[i]``, in a piece table."""
+    h = _hash_bytes(data, i, k)
+    if parts > 1 and _part(h, parts) != part:
+        return
+    if _piece_get(table, data, i, k, h) >= min_count:
+        maxlen[i] = k
 
 
 @kernel
@@ -67,11 +120,7 @@ def _count_packed(
         for i in range(lo, hi - k + 1):
             roll = ((roll << np.uint64(8)) | np.uint64(data[i + k - 1])) & mask
             if maxlen[i] >= need and maxlen[i + 1] >= need:
-                if parts > 1 and _part(_mix64(roll), parts) != part:
-                    continue
-                if n + 1 > table.shape[0] * MAX_LOAD:
-                    table = _grown(table, table.shape[0] * 2)
-                n += _add(table, roll, w)
+                table, n = _count_key(table, n, roll, w, part, parts)
     return table, n
 
 
@@ -92,11 +141,7 @@ def _raise_packed(
         for i in range(lo, hi - k + 1):
             roll = ((roll << np.uint64(8)) | np.uint64(data[i + k - 1])) & mask
             if maxlen[i] >= need and maxlen[i + 1] >= need:
-                if parts > 1 and _part(_mix64(roll), parts) != part:
-                    continue
-                j = _find(table, roll)
-                if j >= 0 and table[j, 1] >= min_count:
-                    maxlen[i] = k
+                _raise_key(table, maxlen, i, k, roll, part, parts, min_count)
 
 
 @kernel
@@ -112,12 +157,7 @@ def _count_extensions(
         w = np.uint64(weights[c])
         for i in range(lo, hi - k + 1):
             if maxlen[i] >= need and maxlen[i + 1] >= need:
-                h = _hash_bytes(data, i, k)
-                if parts > 1 and _part(h, parts) != part:
-                    continue
-                if n + 1 > table.shape[0] * MAX_LOAD:
-                    table = _piece_grown(table, data, table.shape[0] * 2)
-                n += _piece_add(table, data, i, k, h, w)
+                table, n = _count_span(table, n, data, i, k, w, part, parts)
     return table, n
 
 
@@ -131,21 +171,9 @@ def _count_at(data, pos, weights, k, packed, part, parts, table, n):  # pragma: 
         i = pos[idx]
         w = np.uint64(weights[idx])
         if packed:
-            key = np.uint64(0)
-            for t in range(i, i + k):
-                key = (key << np.uint64(8)) | np.uint64(data[t])
-            if parts > 1 and _part(_mix64(key), parts) != part:
-                continue
-            if n + 1 > table.shape[0] * MAX_LOAD:
-                table = _grown(table, table.shape[0] * 2)
-            n += _add(table, key, w)
+            table, n = _count_key(table, n, _packed_key(data, i, k), w, part, parts)
         else:
-            h = _hash_bytes(data, i, k)
-            if parts > 1 and _part(h, parts) != part:
-                continue
-            if n + 1 > table.shape[0] * MAX_LOAD:
-                table = _piece_grown(table, data, table.shape[0] * 2)
-            n += _piece_add(table, data, i, k, h, w)
+            table, n = _count_span(table, n, data, i, k, w, part, parts)
     return table, n
 
 
@@ -155,20 +183,9 @@ def _raise_at(data, pos, maxlen, k, packed, part, parts, table, min_count):  # p
     for idx in range(pos.shape[0]):
         i = pos[idx]
         if packed:
-            key = np.uint64(0)
-            for t in range(i, i + k):
-                key = (key << np.uint64(8)) | np.uint64(data[t])
-            if parts > 1 and _part(_mix64(key), parts) != part:
-                continue
-            j = _find(table, key)
-            if j >= 0 and table[j, 1] >= min_count:
-                maxlen[i] = k
+            _raise_key(table, maxlen, i, k, _packed_key(data, i, k), part, parts, min_count)
         else:
-            h = _hash_bytes(data, i, k)
-            if parts > 1 and _part(h, parts) != part:
-                continue
-            if _piece_get(table, data, i, k, h) >= min_count:
-                maxlen[i] = k
+            _raise_span(table, maxlen, data, i, k, part, parts, min_count)
 
 
 @kernel
@@ -214,11 +231,7 @@ def _raise_frequent(
         hi = chunk_offsets[c + 1]
         for i in range(lo, hi - k + 1):
             if maxlen[i] >= need and maxlen[i + 1] >= need:
-                h = _hash_bytes(data, i, k)
-                if parts > 1 and _part(h, parts) != part:
-                    continue
-                if _piece_get(table, data, i, k, h) >= min_count:
-                    maxlen[i] = k
+                _raise_span(table, maxlen, data, i, k, part, parts, min_count)
 
 
 @kernel
