@@ -121,37 +121,48 @@ def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route):
 
 
 @kernel_inline
+def _keep_better(here, logp, i, j, t, scores, route):  # pragma: no cover - compiled
+    """Relax one match of the best path: the piece at trie cell ``t`` (score ``logp``) from
+    ``i`` to ``j``, taken if strictly better than the best path to ``j`` so far.
+
+    Written without a branch (which way the comparison goes is not predictable): the score
+    is a ``max``, and the route is always stored, at ``j`` when the piece is better and at
+    ``route[0]`` otherwise, a slot no path reads. A conditional store, or a select between
+    the new route and the old one loaded from ``route[j]``, is compiled into a branch.
+    """
+    score = here + logp
+    old = scores[j]
+    scores[j] = max(score, old)
+    route[j & -np.int64(score > old)] = (np.int64(i) << 32) | np.int64(t)
+
+
+@kernel_inline
 def _relax_best(data, lo, m, cells, pairs, scores, route):  # pragma: no cover - compiled
     """The Viterbi relaxation of ``data[lo:lo + m]``: the tokenizer's innermost loop.
 
     The first byte is always a piece (root step without a check), and the second step is one
-    read of ``pairs``, whose free last cell stands for "no piece starts so" (its score is
-    ``-inf`` and the walk stops after it), so the walk has a single exit. The update is
-    written out twice rather than called, and selects instead of branching (which way a
-    comparison goes is not predictable), for speed.
+    read of ``pairs``; where no piece starts with the two bytes (mostly positions inside a
+    character) it gives the free last cell and the walk ends there. The update
+    (:func:`_keep_better`) has no branch, so the only unpredictable one is where a walk ends.
+    ``route[0]`` is overwritten (nothing reads it).
     """
     root_base = cells[0].base
+    free = np.uint32(cells.shape[0] - 1)
     for i in range(m):
         here = scores[i]
         first = np.int32(data[lo + i])
         t = np.uint32(root_base + first)
         j = i + 1
-        score = here + cells[t].logp
-        old = scores[j]
-        better = score > old
-        scores[j] = score if better else old
-        route[j] = (np.int64(i) << 32) | np.int64(t) if better else route[j]
+        _keep_better(here, cells[t].logp, i, j, t, scores, route)
         if j >= m:
             continue
         t = np.uint32(pairs[first * 256 + np.int32(data[lo + j])])
+        if t == free:
+            continue
         while True:
             cell = cells[t]
             j += 1
-            score = here + cell.logp
-            old = scores[j]
-            better = score > old
-            scores[j] = score if better else old
-            route[j] = (np.int64(i) << 32) | np.int64(t) if better else route[j]
+            _keep_better(here, cell.logp, i, j, t, scores, route)
             if j >= m:
                 break
             node = t
@@ -274,23 +285,29 @@ def _encode(data, cells, pairs, value, ids_out):  # pragma: no cover - compiled
     return written
 
 
-@kernel
-def _encode_short(data, cells, table, work):  # pragma: no cover - compiled
-    """Best segmentation of one short document into a caller's workspace: the path of
-    ``encode`` for the short texts that most calls get, with no allocation and few arguments.
+# Slots of each region of a short-text workspace: texts of up to SHORT_BYTES bytes.
+SHORT_BYTES = 1024
+_SLOTS = SHORT_BYTES + 1
 
-    table : int32[65536 + n_cells]  ``pairs`` followed by ``value``
-    work  : int64[3 * r]            scores (viewed as float64), routes and token ids, ``r``
-                                    slots each; ``len(data) < r``
-    Returns the number of ids written to the workspace's last region. The regions are cut
-    here rather than by a helper (even inlined, a helper returning them costs ~15 ns of
-    reference counting a call), and the helpers are inlined: at this size the reference
-    counting around a call costs as much as the work.
+
+@kernel
+def _encode_short(data, cells, work):  # pragma: no cover - compiled
+    """Best segmentation of one short document into a caller's workspace: the path of
+    ``encode`` for the short texts that most calls get, with no allocation and few arguments
+    (unboxing an array costs ~50 ns a call, as much as segmenting a few bytes).
+
+    work : int64[3 * r + h]  scores (viewed as float64), routes and token ids, ``r`` slots
+                             each (``r = SHORT_BYTES + 1``, ``len(data) < r``), then ``pairs``
+                             followed by ``value`` as int32, two to a slot
+    Returns the number of ids written to the token-id region. The regions are cut here
+    rather than by a helper returning them (even inlined, that costs ~15 ns of reference
+    counting a call), and the helpers are inlined.
     """
-    r = work.shape[0] // 3
+    r = _SLOTS
     scores = work[:r].view(np.float64)
     route = work[r : 2 * r]
-    ids_out = work[2 * r :]
+    ids_out = work[2 * r : 3 * r]
+    table = work[3 * r :].view(np.int32)
     pairs = table[:65536]
     value = table[65536:]
     written = 0
@@ -309,13 +326,14 @@ def _encode_short(data, cells, table, work):  # pragma: no cover - compiled
 
 
 @kernel
-def _sample_short(data, cells, table, work, alpha, seed):  # pragma: no cover - compiled
+def _sample_short(data, cells, work, alpha, seed):  # pragma: no cover - compiled
     """:func:`_encode_short` sampling a segmentation (``alpha >= 0``) from the uint64 ``seed``;
     the SplitMix64 state runs on through the chunks, as in :func:`_segment`."""
-    r = work.shape[0] // 3  # the regions of _encode_short's workspace
+    r = _SLOTS  # the regions of _encode_short's workspace
     scores = work[:r].view(np.float64)
     route = work[r : 2 * r]
-    ids_out = work[2 * r :]
+    ids_out = work[2 * r : 3 * r]
+    table = work[3 * r :].view(np.int32)
     pairs = table[:65536]
     value = table[65536:]
     state = seed

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
-from ._kernels_segment import _encode_short, _sample_short
+from ._kernels_segment import SHORT_BYTES, _encode_short, _sample_short
 from ._normalize import normalize, to_utf8
 from ._numba import entry_point
 from .lattice import Lattice, build_lattice
@@ -104,7 +104,7 @@ class TokenBatch:
 # Results longer than this are turned into lists through the array of Python ints.
 _LIST_FROM_OBJECTS = 256
 # Texts of at most this many UTF-8 bytes are segmented in a reusable workspace.
-_SHORT_BYTES = 1024
+_SHORT_BYTES = SHORT_BYTES
 # Seeds of the tokenizer's own sampling stream are drawn this many at a time.
 _SEED_BLOCK = 64
 # encode_batch's default number of threads (asking the system costs microseconds a call).
@@ -177,16 +177,16 @@ class Tokenizer:
         by_id, counts = parse_model(raw)
         self._vocab = Vocab.from_pieces(by_id, counts)
         self._cells = self._vocab.cells
-        # Short texts: pairs and values in one table, and a pool of workspaces (one is taken
-        # per call, so threads never share one; the pool holds at most one per thread).
+        # Short texts: a pool of workspaces, each with its own copy of the pair and value
+        # table (one is taken per call, so threads never share one; the pool holds at most
+        # one per thread).
         # Longer ones go through Vocab.encode_bytes, whose call cost is small beside them.
-        self._table = np.concatenate([self._vocab.pairs, self._vocab.value])
+        table = np.concatenate([self._vocab.pairs, self._vocab.value])
+        self._table = np.append(table, np.int32(0)) if len(table) % 2 else table
         self._workspaces: list[tuple[np.ndarray, tuple[memoryview, ...]]] = [self._workspace()]
         work = self._workspaces[0][0]
-        self._short_kernel = entry_point(_encode_short, b"", self._cells, self._table, work)
-        self._sample_kernel = entry_point(
-            _sample_short, b"", self._cells, self._table, work, 0.0, np.uint64(0)
-        )
+        self._short_kernel = entry_point(_encode_short, b"", self._cells, work)
+        self._sample_kernel = entry_point(_sample_short, b"", self._cells, work, 0.0, np.uint64(0))
         # A text of one byte (one ASCII character) has one segmentation: its ids, made once
         # by the kernel for each of the 128, save a kernel call on such lines (a quarter of
         # plain text's lines are just a newline), where the call is all the cost.
@@ -331,14 +331,16 @@ class Tokenizer:
             return self._int_objects.take(ids).tolist()  # type: ignore[no-any-return]
         return ids.tolist()  # type: ignore[no-any-return]
 
-    @staticmethod
-    def _workspace() -> tuple[np.ndarray, tuple[memoryview, ...]]:
-        """Scratch and output of :func:`_encode_short` for texts under ``_SHORT_BYTES``, and
-        views of the first ``n`` ids of its id region for every ``n`` (a memoryview lists
+    def _workspace(self) -> tuple[np.ndarray, tuple[memoryview, ...]]:
+        """Scratch and output of :func:`_encode_short` for texts under ``_SHORT_BYTES``, with
+        its own copy of the trie's pair and value table (one array to pass rather than two),
+        and views of the first ``n`` ids of its id region for every ``n`` (a memoryview lists
         faster than an array, and taking a view made once saves making one at every call)."""
-        work = np.empty(3 * (_SHORT_BYTES + 1), np.int64)
-        ids = memoryview(work)[2 * (_SHORT_BYTES + 1) :]  # type: ignore[arg-type]
-        return work, tuple(ids[:n] for n in range(_SHORT_BYTES + 1))
+        slots = _SHORT_BYTES + 1
+        work = np.empty(3 * slots + len(self._table) // 2, np.int64)
+        work[3 * slots :] = self._table.view(np.int64)
+        ids = memoryview(work)[2 * slots : 3 * slots]  # type: ignore[arg-type]
+        return work, tuple(ids[:n] for n in range(slots))
 
     def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64) -> list[int]:
         """The ids of ``data`` (at most ``_SHORT_BYTES`` bytes) segmented in a workspace of
@@ -348,9 +350,9 @@ class Tokenizer:
         except IndexError:  # other threads hold the pool's workspaces
             ws = self._workspace()
         if alpha < 0:
-            n = self._short_kernel(data, self._cells, self._table, ws[0])
+            n = self._short_kernel(data, self._cells, ws[0])
         else:
-            n = self._sample_kernel(data, self._cells, self._table, ws[0], alpha, seed)
+            n = self._sample_kernel(data, self._cells, ws[0], alpha, seed)
         ids: list[int] = ws[1][n].tolist()
         self._workspaces.append(ws)
         return ids
@@ -450,7 +452,7 @@ class Tokenizer:
                     ws = self._workspaces.pop()
                 except IndexError:  # other threads hold the pool's workspaces
                     ws = self._workspace()
-                ids = ws[1][self._short_kernel(data, self._cells, self._table, ws[0])].tolist()
+                ids = ws[1][self._short_kernel(data, self._cells, ws[0])].tolist()
                 self._workspaces.append(ws)
             else:
                 ids = self._ids_list(self._vocab.encode_bytes(data)) if data else []
