@@ -39,15 +39,16 @@ from ._numba import kernel, kernel_inline
 
 _NEWLINE = 10
 _LOW32 = np.int64(0xFFFFFFFF)
+_U64 = np.uint64
 
 
 @kernel_inline
 def _chunk_end(data, pos, stop):  # pragma: no cover - compiled
     """End of the chunk starting at ``pos``: past its non-newline run, then its newline run."""
     i = pos
-    while i < stop and data[i] != _NEWLINE:
+    while i < stop and data[_U64(i)] != _NEWLINE:
         i += 1
-    while i < stop and data[i] == _NEWLINE:
+    while i < stop and data[_U64(i)] == _NEWLINE:
         i += 1
     return i
 
@@ -123,7 +124,7 @@ def _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route):
 @kernel_inline
 def _keep_better(here, logp, i, j, t, scores, route):  # pragma: no cover - compiled
     """Relax one match of the best path: the piece at trie cell ``t`` (score ``logp``) from
-    ``i`` to ``j``, taken if strictly better than the best path to ``j`` so far.
+    ``i`` to ``j`` (uint64), taken if strictly better than the best path to ``j`` so far.
 
     Written without a branch (which way the comparison goes is not predictable): the score
     is a ``max``, and the route is always stored, at ``j`` when the piece is better and at
@@ -133,7 +134,7 @@ def _keep_better(here, logp, i, j, t, scores, route):  # pragma: no cover - comp
     score = here + logp
     old = scores[j]
     scores[j] = max(score, old)
-    route[j & -np.int64(score > old)] = (np.int64(i) << 32) | np.int64(t)
+    route[j & _U64(-np.int64(score > old))] = (np.int64(i) << 32) | np.int64(t)
 
 
 @kernel_inline
@@ -144,24 +145,28 @@ def _relax_best(data, lo, m, cells, pairs, scores, route):  # pragma: no cover -
     read of ``pairs``; where no piece starts with the two bytes (mostly positions inside a
     character) it gives the free last cell and the walk ends there. The update
     (:func:`_keep_better`) has no branch, so the only unpredictable one is where a walk ends.
-    ``route[0]`` is overwritten (nothing reads it).
+    ``route[0]`` is overwritten (nothing reads it). Positions are unsigned, which spares
+    every read the code that wraps negative indices around.
     """
     root_base = cells[0].base
     free = np.uint32(cells.shape[0] - 1)
+    lo = _U64(lo)
+    m = _U64(m)
     for i in range(m):
+        i = _U64(i)
         here = scores[i]
         first = np.int32(data[lo + i])
         t = np.uint32(root_base + first)
-        j = i + 1
+        j = i + _U64(1)
         _keep_better(here, cells[t].logp, i, j, t, scores, route)
         if j >= m:
             continue
-        t = np.uint32(pairs[first * 256 + np.int32(data[lo + j])])
+        t = np.uint32(pairs[_U64(first * 256 + np.int32(data[lo + j]))])
         if t == free:
             continue
         while True:
             cell = cells[t]
-            j += 1
+            j += _U64(1)
             _keep_better(here, cell.logp, i, j, t, scores, route)
             if j >= m:
                 break
@@ -198,17 +203,17 @@ def _emit_path(route, value, m, shift, ids_out, ends_out, first):  # pragma: no 
     count = 0
     e = m
     while e > 0:
-        e = route[e] >> 32
+        e = route[_U64(e)] >> 32
         count += 1
     k = first + count
     e = m
     store_ends = ends_out.shape[0] > 0
     while e > 0:
         k -= 1
-        r = route[e]
-        ids_out[k] = value[r & _LOW32]
+        r = route[_U64(e)]
+        ids_out[_U64(k)] = value[_U64(r & _LOW32)]
         if store_ends:
-            ends_out[k] = shift + e
+            ends_out[_U64(k)] = shift + e
         e = r >> 32
     return count
 
