@@ -445,17 +445,19 @@ class Tokenizer:
                     data = unicodedata.normalize("NFC", text).encode()
                 except UnicodeEncodeError:  # a lone surrogate: the explanatory error
                     data = _check_text(text)
-            if len(data) == 1:
-                ids = self._one_byte[data[0]].copy()
-            elif 0 < len(data) <= _SHORT_BYTES:
+            n = len(data)
+            if 1 < n <= _SHORT_BYTES:
+                pool = self._workspaces
                 try:
-                    ws = self._workspaces.pop()
+                    ws = pool.pop()
                 except IndexError:  # other threads hold the pool's workspaces
                     ws = self._workspace()
                 ids = ws[1][self._short_kernel(data, self._cells, ws[0])].tolist()
-                self._workspaces.append(ws)
+                pool.append(ws)
+            elif n == 1:
+                ids = self._one_byte[data[0]].copy()
             else:
-                ids = self._ids_list(self._vocab.encode_bytes(data)) if data else []
+                ids = self._ids_list(self._vocab.encode_bytes(data)) if n else []
         else:
             ids = self._other_ids(text, alpha, seed)
         if add_bos:
