@@ -290,9 +290,20 @@ def _encode(data, cells, pairs, value, ids_out):  # pragma: no cover - compiled
     return written
 
 
-# Slots of each region of a short-text workspace: texts of up to SHORT_BYTES bytes.
+# Short-text workspaces (:func:`_encode_short`) take texts of up to SHORT_BYTES bytes and
+# have _SLOTS slots in each of their three regions.
 SHORT_BYTES = 1024
 _SLOTS = SHORT_BYTES + 1
+
+
+def short_workspace(pairs: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A new workspace for :func:`_encode_short` and :func:`_sample_short` holding its copy of
+    ``pairs`` and ``value``, and its token-id region (a view: the ids a call writes)."""
+    work = np.zeros(3 * _SLOTS + (pairs.shape[0] + value.shape[0] + 1) // 2, np.int64)
+    table = work[3 * _SLOTS :].view(np.int32)
+    table[: pairs.shape[0]] = pairs
+    table[pairs.shape[0] : pairs.shape[0] + value.shape[0]] = value
+    return work, work[2 * _SLOTS : 3 * _SLOTS]
 
 
 @kernel

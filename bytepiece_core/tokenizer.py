@@ -14,7 +14,8 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
-from ._kernels_segment import SHORT_BYTES, _encode_short, _sample_short
+from ._kernels_segment import SHORT_BYTES as _SHORT_BYTES
+from ._kernels_segment import _encode_short, _sample_short, short_workspace
 from ._normalize import normalize, to_utf8
 from ._numba import entry_point
 from .lattice import Lattice, build_lattice
@@ -103,8 +104,6 @@ class TokenBatch:
 
 # Results longer than this are turned into lists through the array of Python ints.
 _LIST_FROM_OBJECTS = 256
-# Texts of at most this many UTF-8 bytes are segmented in a reusable workspace.
-_SHORT_BYTES = SHORT_BYTES
 # Seeds of the tokenizer's own sampling stream are drawn this many at a time.
 _SEED_BLOCK = 64
 # encode_batch's default number of threads (asking the system costs microseconds a call).
@@ -181,8 +180,6 @@ class Tokenizer:
         # table (one is taken per call, so threads never share one; the pool holds at most
         # one per thread).
         # Longer ones go through Vocab.encode_bytes, whose call cost is small beside them.
-        table = np.concatenate([self._vocab.pairs, self._vocab.value])
-        self._table = np.append(table, np.int32(0)) if len(table) % 2 else table
         self._workspaces: list[tuple[np.ndarray, tuple[memoryview, ...]]] = [self._workspace()]
         work = self._workspaces[0][0]
         self._short_kernel = entry_point(_encode_short, b"", self._cells, work)
@@ -336,11 +333,9 @@ class Tokenizer:
         its own copy of the trie's pair and value table (one array to pass rather than two),
         and views of the first ``n`` ids of its id region for every ``n`` (a memoryview lists
         faster than an array, and taking a view made once saves making one at every call)."""
-        slots = _SHORT_BYTES + 1
-        work = np.empty(3 * slots + len(self._table) // 2, np.int64)
-        work[3 * slots :] = self._table.view(np.int64)
-        ids = memoryview(work)[2 * slots : 3 * slots]  # type: ignore[arg-type]
-        return work, tuple(ids[:n] for n in range(slots))
+        work, id_region = short_workspace(self._vocab.pairs, self._vocab.value)
+        ids = memoryview(id_region)  # type: ignore[arg-type]
+        return work, tuple(ids[:n] for n in range(len(ids)))
 
     def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64) -> list[int]:
         """The ids of ``data`` (at most ``_SHORT_BYTES`` bytes) segmented in a workspace of
