@@ -40,6 +40,7 @@ from ._training.pieces import PieceCounts, count_segmented, segment
 from ._training.prune import from_vocab, prune_pieces
 from ._training.refine import (
     Chunks,
+    UnigramModel,
     distinct_chunks,
     fill_candidates,
     find_candidates,
@@ -190,8 +191,8 @@ class Trainer:
         (and every character) as candidates, EM over the segmentation lattice and pruning by
         loss down to exactly each size (``order`` is not used; see
         ``bytepiece_core._training.refine``). It reaches the sizes asked for and compresses
-        unseen text better; ``checkpoint_dir``, ``memory_budget`` and the Dask backend work
-        with ``"bytepiece"`` only, for now.
+        unseen text better; ``memory_budget`` and the Dask backend work with
+        ``"bytepiece"`` only, for now.
 
     Attributes
     ----------
@@ -300,15 +301,18 @@ class Trainer:
         checkpoint_dir
             Save the state after each stage in this directory (created if needed): the corpus
             (kept on disk there, as with ``work_dir``), the n-gram model and the candidate
-            pieces, with a manifest of the options and a fingerprint of the documents. The
-            directory is kept after training.
+            pieces, with a manifest of the options and a fingerprint of the documents. With
+            ``algorithm="refined"``: the corpus, the seed model, and after each size the
+            vocabularies so far with the model as that size left it. The directory is kept
+            after training.
         resume
             Continue the checkpoint in ``checkpoint_dir`` from its last completed stage (the
             result is the same as an uninterrupted run). Needs the same ``order``,
             ``min_count``, ``isolate_digits`` and ``ensure_unicode`` and the same documents,
             which are read once more to check their fingerprint; ``max_vocab_size`` and
-            ``max_piece_length`` may differ (only the pruning is redone). Without a
-            checkpoint there it starts from the beginning.
+            ``max_piece_length`` may differ (only the pruning is redone), except with
+            ``algorithm="refined"``, whose seed depends on them. Without a checkpoint there
+            it starts from the beginning.
         backend
             ``"local"`` (default): the counting passes run on ``workers`` threads here.
             ``"dask"``: they run as Dask tasks on the workers of ``client``, over ranges of
@@ -371,7 +375,6 @@ class Trainer:
         _check_backend(backend, client)
         if self.algorithm == "refined":
             for name, given in (
-                ("checkpoint_dir", checkpoint_dir is not None),
                 ("memory_budget", memory_budget is not None),
                 ("backend='dask'", backend == "dask"),
             ):
@@ -425,12 +428,19 @@ class Trainer:
 
     def _stage_options(self) -> dict[str, Any]:
         """The options the checkpointed stages depend on (a resumed run must match them)."""
-        return {
+        options: dict[str, Any] = {
             "order": self.order,
             "min_count": self.min_count,
             "isolate_digits": self.isolate_digits,
             "ensure_unicode": self.ensure_unicode,
         }
+        if self.algorithm == "refined":  # its seed depends on the sizes, and it saves them
+            options.update(
+                algorithm=self.algorithm,
+                max_piece_length=self.max_piece_length,
+                max_vocab_size=list(self.max_vocab_size),
+            )
+        return options
 
     def _read(
         self, run: _Run, texts: TrainingTexts, batch_size: int, directory: PathArg | None
@@ -529,8 +539,57 @@ class Trainer:
 
     def _refine(self, run: _Run, chunks: Chunks, workers: int) -> list[dict[bytes, int]]:
         """The stages of ``algorithm="refined"`` (``_training.refine``) over the distinct
-        lines of the corpus: candidates by frequent-substring passes (``count_ngrams``), then
-        EM and pruning by loss (``prune_pieces``)."""
+        lines of the corpus: candidates by frequent-substring passes (``count_ngrams``), the
+        seed model (``count_pieces``), then EM and pruning by loss (``prune_pieces``). With a
+        checkpoint the seed is kept, and the vocabularies and the model after each size."""
+        n = run.history.n_bytes
+        checkpoint = run.checkpoint
+        if checkpoint is not None and checkpoint.done("count_pieces"):
+            state, info = checkpoint.load_seed()
+            run.loaded("count_ngrams", n, n)
+            run.lap("count_ngrams")
+            run.loaded("count_pieces", n, n)
+            self._record_candidates(run, info)
+            run.lap("count_pieces")
+        else:
+            state, info = self._seed(run, chunks, workers)
+            self._record_candidates(run, info)
+            seconds = run.lap("count_pieces")
+            if checkpoint is not None:
+                checkpoint.save_seed(state, info, seconds)
+        done: list[dict[bytes, int]] = []
+        steps: list[list[Any]] = []
+        rounds = 0
+        if checkpoint is not None and checkpoint.stages.get("prune_pieces.sizes"):
+            done, sizes_state, rounds, steps = checkpoint.load_sizes()
+            state = sizes_state
+            for step in steps:  # the history, and the progress, of the sizes already done
+                run.record_step(VocabStep(*step))
+
+        def on_size(vocabs: list[dict[bytes, int]], model: UnigramModel, rounds: int) -> None:
+            assert checkpoint is not None
+            history = [[s.size, s.step, s.round, s.n_pieces] for s in run.history.vocab]
+            checkpoint.save_sizes(vocabs, model.state(), rounds, history)
+
+        return refine(
+            chunks,
+            UnigramModel.from_state(state),
+            self.max_vocab_size,
+            workers,
+            run.record_step,
+            self.max_piece_length,
+            self.min_count,
+            self.ensure_unicode,
+            done=done,
+            rounds=rounds,
+            on_size=None if checkpoint is None else on_size,
+        )
+
+    def _seed(
+        self, run: _Run, chunks: Chunks, workers: int
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Stages ``count_ngrams`` and ``count_pieces`` of the refined trainer: the seed
+        model's arrays, and what the history keeps of the candidates."""
         n = run.history.n_bytes
         longest = max(2, min(self.max_piece_length, 255))
         units = (longest - 1) * n
@@ -567,29 +626,23 @@ class Trainer:
             workers,
             fill_progress,
         )
-        run.history.candidates = len(candidates)
-        run.history.ngrams = [
-            NgramStep(k, candidates.counted[k], candidates.kept[k])
-            for k in range(1, len(candidates.kept))
-        ]
+        info = {
+            "candidates": len(candidates),
+            "counted": list(candidates.counted),
+            "kept": list(candidates.kept),
+        }
         run.lap("count_ngrams")
         run.emit(TrainEvent("count_pieces", n, n, n, f"{len(candidates)} candidates"))
-        run.lap("count_pieces")
         release_free_memory()  # what the candidate passes freed, before the seed adds to it
         seed = seed_pieces(candidates, self.max_vocab_size, n)
         del candidates  # the seed is all the EM needs (and the model is built without them)
-        model = model_of_seed(*seed)
-        del seed
-        return refine(
-            chunks,
-            model,
-            self.max_vocab_size,
-            workers,
-            run.record_step,
-            self.max_piece_length,
-            self.min_count,
-            self.ensure_unicode,
-        )
+        return model_of_seed(*seed).state(), info
+
+    @staticmethod
+    def _record_candidates(run: _Run, info: dict[str, Any]) -> None:
+        run.history.candidates = info["candidates"]
+        counted, kept = info["counted"], info["kept"]
+        run.history.ngrams = [NgramStep(k, counted[k], kept[k]) for k in range(1, len(kept))]
 
     def _prune(
         self, run: _Run, corpus: TrainingCorpus, candidates: PieceCounts, workers: int

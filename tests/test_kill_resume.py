@@ -3,6 +3,7 @@ its checkpoint: the model is byte-identical to an uninterrupted run's."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -21,10 +22,10 @@ CHILD = """
 import sys
 from pathlib import Path
 from bytepiece_core import Trainer
-corpus, checkpoint = sys.argv[1], sys.argv[2]
+corpus, checkpoint, algorithm = sys.argv[1], sys.argv[2], sys.argv[3]
 def report(event):
     print(event.stage, event.done, flush=True)
-Trainer(order=6, max_vocab_size=[3000, 1200], min_count=3).train(
+Trainer(order=6, max_vocab_size=[3000, 1200], min_count=3, algorithm=algorithm).train(
     Path(corpus), batch_size=200, checkpoint_dir=checkpoint, resume=True, callback=report
 )
 print("finished", flush=True)
@@ -51,12 +52,14 @@ def uninterrupted(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> byt
     return b"".join((out.parent / f"m.model.{s}").read_bytes() for s in (3000, 1200))
 
 
-def _kill_at(corpus: Path, checkpoint: Path, stage: str, nth: int) -> bool:
+def _kill_at(
+    corpus: Path, checkpoint: Path, stage: str, nth: int, algorithm: str = "bytepiece"
+) -> bool:
     """Run the child until its ``nth`` progress event of ``stage``, then SIGKILL it; True if
     it was killed (False if it finished first)."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(corpus), str(checkpoint)],
+        [sys.executable, "-c", CHILD, str(corpus), str(checkpoint), algorithm],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -107,3 +110,19 @@ def test_killed_at_random_moments(corpus: Path, uninterrupted: bytes, tmp_path: 
     resumed.save(tmp_path / "m.model")
     got = b"".join((tmp_path / f"m.model.{s}").read_bytes() for s in (3000, 1200))
     assert got == uninterrupted
+
+
+def test_refined_killed_then_resumed_gives_the_same_model(corpus: Path, tmp_path: Path) -> None:
+    events: list = []  # type: ignore[type-arg]
+    plain = Trainer(**OPTIONS, algorithm="refined")
+    plain.train(corpus, callback=events.append)
+    steps = [e.step.step for e in events if e.stage == "prune_pieces"]
+    second_size = steps.index("cut") + 3  # an event of the second size's pruning
+    for stage, nth in (("count_ngrams", 5), ("prune_pieces", second_size)):
+        checkpoint = tmp_path / f"ckpt-{stage}"
+        assert _kill_at(corpus, checkpoint, stage, nth, "refined"), f"finished before {stage}"
+        manifest = json.loads((checkpoint / "manifest.json").read_text())
+        assert ("prune_pieces.sizes" in manifest["stages"]) == (stage == "prune_pieces")
+        resumed = Trainer(**OPTIONS, algorithm="refined")
+        resumed.train(corpus, checkpoint_dir=checkpoint, resume=True)
+        assert resumed.pieces == plain.pieces

@@ -472,14 +472,10 @@ def test_compresses_unseen_text_better_than_the_reference(
     assert ours.bits_per_byte < theirs.bits_per_byte
 
 
-def test_options_it_refuses(tmp_path: Path) -> None:
+def test_options_it_refuses() -> None:
     trainer = Trainer(max_vocab_size=300, algorithm="refined")
-    for kwargs, name in (
-        ({"checkpoint_dir": tmp_path}, "checkpoint_dir"),
-        ({"memory_budget": "1GB"}, "memory_budget"),
-    ):
-        with pytest.raises(ValueError, match=name):
-            trainer.train(["abc\n"] * 10, **kwargs)
+    with pytest.raises(ValueError, match="memory_budget"):
+        trainer.train(["abc\n"] * 10, memory_budget="1GB")
     with pytest.raises(ValueError, match="algorithm must be one of"):
         Trainer(algorithm="bpe")
     assert "algorithm='refined'" in repr(trainer)
@@ -510,3 +506,62 @@ def test_command_line_trains_the_refined_model(tmp_path: Path) -> None:
     trainer.save(tmp_path / "api.model")
     assert out.read_bytes() == (tmp_path / "api.model").read_bytes()
     assert Tokenizer(out).vocab_size == 320
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_at(stage: str, nth: int):  # type: ignore[no-untyped-def]
+    """A callback that stops training at the ``nth`` event of ``stage`` (``"cut"``: the
+    ``nth`` size cut, before its vocabulary is kept)."""
+    seen = [0]
+
+    def callback(event) -> None:  # type: ignore[no-untyped-def]
+        hit = (
+            event.step is not None and event.step.step == "cut"
+            if stage == "cut"
+            else event.stage == stage
+        )
+        if hit:
+            seen[0] += 1
+            if seen[0] == nth:
+                raise _Stop
+
+    return callback
+
+
+def test_checkpoint_resumes_to_the_same_model(tmp_path: Path) -> None:
+    docs = load_corpus("zh_pd199801").texts[:1500]
+    sizes = [2000, 900, 400]
+    plain = Trainer(max_vocab_size=sizes, algorithm="refined")
+    plain.train(docs)
+    checkpoint = tmp_path / "ckpt"
+    # stopped while counting candidates, then at the cut of each size in turn: each run
+    # resumes from what the one before kept
+    for stage, nth in (("count_ngrams", 3), ("cut", 1), ("cut", 2), ("cut", 3)):
+        stopped = Trainer(max_vocab_size=sizes, algorithm="refined")
+        with pytest.raises(_Stop):
+            stopped.train(
+                docs, checkpoint_dir=checkpoint, resume=True, callback=_stop_at(stage, nth)
+            )
+        assert stopped.pieces == []  # a stopped run leaves the trainer as it was
+    names = {p.name for p in checkpoint.iterdir()}
+    assert "seed.scores.npy" in names and "sizes.vocab2.pieces.npy" in names
+    assert not any(n.startswith("sizes.model1.") for n in names)  # only the last model kept
+    events: list = []  # type: ignore[type-arg]
+    resumed = Trainer(max_vocab_size=sizes, algorithm="refined")
+    resumed.train(docs, checkpoint_dir=checkpoint, resume=True, callback=events.append)
+    assert resumed.pieces == plain.pieces
+    assert resumed.history.vocab == plain.history.vocab
+    assert resumed.history.ngrams == plain.history.ngrams
+    assert resumed.history.candidates == plain.history.candidates
+    loaded = [e.stage for e in events if e.message == "from checkpoint"]
+    assert loaded == ["read", "count_ngrams", "count_pieces"]
+    # other sizes change the seed: refused, naming the option
+    with pytest.raises(ValueError, match="max_vocab_size"):
+        Trainer(max_vocab_size=[1000], algorithm="refined").train(
+            docs, checkpoint_dir=checkpoint, resume=True
+        )
+    with pytest.raises(ValueError, match="algorithm"):  # nor is the other algorithm's
+        Trainer(max_vocab_size=sizes).train(docs, checkpoint_dir=checkpoint, resume=True)

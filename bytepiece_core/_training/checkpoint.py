@@ -3,9 +3,13 @@
 A checkpoint directory holds the corpus read (the on-disk corpus of ``corpus``), the
 n-gram model after ``count_ngrams`` and the candidate pieces after ``count_pieces``, as ``.npy``
 files, and ``manifest.json``: the trainer's options, the fingerprint of the documents and, for
-each completed stage, what it found. A stage counts as completed only once the manifest says so,
-and the manifest is replaced atomically after the stage's files are written, so a run stopped
-at any moment leaves a checkpoint that is either the old one or the new one, never half of it.
+each completed stage, what it found. With ``algorithm="refined"`` it holds the corpus, the
+seed model after ``count_pieces`` (the candidates found by ``count_ngrams`` are not kept: a run
+stopped before the seed counts them again), and after each size that ``prune_pieces`` finishes,
+the vocabularies so far and the model as that size left it. A stage counts as completed only
+once the manifest says so, and the manifest is replaced atomically after the stage's files are
+written, so a run stopped at any moment leaves a checkpoint that is either the old one or the
+new one, never half of it.
 
 Resuming requires the same options and the same documents (same fingerprint); otherwise it is
 refused with an error that says so, since the stages already done would not be the ones the
@@ -32,6 +36,9 @@ __all__ = ["Checkpoint"]
 MANIFEST = "manifest.json"
 FORMAT = "bytepiece_core training checkpoint"
 VERSION = 1
+# What an option the manifest does not list stands for (the reference algorithm's
+# checkpoints list only the options its stages depend on).
+UNSET: dict[str, Any] = {"algorithm": "bytepiece"}
 
 
 class Checkpoint:
@@ -80,10 +87,12 @@ class Checkpoint:
                 "train with resume=False to start over in that directory"
             )
         if saved["options"] != self.options:
+            then, now = saved["options"], self.options
+            keys = [*now, *(k for k in then if k not in now)]
             diffs = ", ".join(
-                f"{k}={saved['options'].get(k)!r} (now {v!r})"
-                for k, v in self.options.items()
-                if saved["options"].get(k) != v
+                f"{k}={then.get(k, UNSET.get(k))!r} (now {now.get(k, UNSET.get(k))!r})"
+                for k in keys
+                if then.get(k, UNSET.get(k)) != now.get(k, UNSET.get(k))
             )
             raise ValueError(
                 f"the checkpoint in {str(self.directory)!r} was made with other options: {diffs}; "
@@ -123,6 +132,9 @@ class Checkpoint:
     def _complete(self, stage: Stage, info: dict[str, Any]) -> None:
         self.stages[stage] = info
         self._write_manifest()
+
+    def _remove(self, name: str) -> None:
+        (self.directory / (name + ".npy")).unlink(missing_ok=True)
 
     def _save(self, name: str, array: np.ndarray) -> None:
         tmp = self.directory / (name + ".tmp.npy")
@@ -208,3 +220,65 @@ class Checkpoint:
         return PieceCounts(
             *(self._load(f"pieces.{name}", mapped=True) for name in ("pos", "lens", "counts"))
         )
+
+    # -- the refined trainer's stages ----------------------------------------------------
+
+    def save_seed(self, state: dict[str, np.ndarray], info: dict[str, Any], seconds: float) -> None:
+        """Stage ``count_pieces`` of the refined trainer: the seed model's arrays
+        (:meth:`UnigramModel.state <bytepiece_core._training.refine.UnigramModel.state>`), and
+        ``info`` (JSON-able: what the history needs of the candidates)."""
+        for key, array in state.items():
+            self._save(f"seed.{key}", array)
+        self._complete("count_pieces", {**info, "keys": list(state), "seconds": seconds})
+
+    def load_seed(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The seed model's arrays and the info of :meth:`save_seed`."""
+        info = self.stages["count_pieces"]
+        return {key: self._load(f"seed.{key}") for key in info["keys"]}, info
+
+    def save_sizes(
+        self,
+        vocabs: list[dict[bytes, int]],
+        state: dict[str, np.ndarray],
+        rounds: int,
+        steps: list[list[Any]],
+    ) -> None:
+        """The refined trainer's ``prune_pieces`` after each size: the vocabularies so far,
+        the model as the last left it, its pruning rounds and the history's steps. The
+        model's files are named by the number of sizes done, and the previous ones removed
+        only once the manifest points to the new, so a stop at any moment leaves one whole."""
+        k = len(vocabs)
+        pieces = list(vocabs[-1])
+        flat = np.frombuffer(b"".join(pieces), np.uint8)
+        lens = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        self._save(f"sizes.vocab{k}.pieces", flat)
+        self._save(f"sizes.vocab{k}.lens", lens)
+        self._save(f"sizes.vocab{k}.counts", np.array(list(vocabs[-1].values()), np.int64))
+        for key, array in state.items():
+            self._save(f"sizes.model{k}.{key}", array)
+        self.stages["prune_pieces.sizes"] = {
+            "done": k,
+            "rounds": rounds,
+            "keys": list(state),
+            "steps": steps,
+        }
+        self._write_manifest()
+        for key in state:
+            self._remove(f"sizes.model{k - 1}.{key}")
+
+    def load_sizes(self) -> tuple[list[dict[bytes, int]], dict[str, np.ndarray], int, list[Any]]:
+        """What :meth:`save_sizes` saved last: ``(vocabularies, model arrays, rounds, steps)``,
+        or no vocabularies if no size was finished."""
+        info = self.stages.get("prune_pieces.sizes")
+        if info is None:
+            return [], {}, 0, []
+        vocabs = []
+        for k in range(1, info["done"] + 1):
+            raw = self._load(f"sizes.vocab{k}.pieces").tobytes()
+            ends = np.cumsum(self._load(f"sizes.vocab{k}.lens")).tolist()
+            pieces = [raw[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+            counts = self._load(f"sizes.vocab{k}.counts").tolist()
+            vocabs.append(dict(zip(pieces, counts, strict=True)))
+        k = info["done"]
+        state = {key: self._load(f"sizes.model{k}.{key}") for key in info["keys"]}
+        return vocabs, state, info["rounds"], info["steps"]

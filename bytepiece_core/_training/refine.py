@@ -649,6 +649,39 @@ class UnigramModel:
         # the rarer pieces that fill places at the largest size (fill_candidates)
         self.filler = np.zeros(len(pieces), bool) if filler is None else filler
 
+    def state(self) -> dict[str, np.ndarray]:
+        """The model as arrays, for a checkpoint (:meth:`from_state` builds it again)."""
+        flat, offsets = _flat(self.pieces)
+        reserve = [p for p, _ in self.reserve]
+        reserve_flat, reserve_offsets = _flat(reserve)
+        return {
+            "pieces": flat.copy(),
+            "offsets": offsets,
+            "scores": self.scores,
+            "filler": self.filler,
+            "reserve": reserve_flat.copy(),
+            "reserve_offsets": reserve_offsets,
+            "reserve_scores": np.array([s for _, s in self.reserve], np.float64),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> UnigramModel:
+        """The model of :meth:`state`, the same to the bit."""
+
+        def split(flat: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+            raw = np.asarray(flat, np.uint8).tobytes()
+            return [raw[a:b] for a, b in itertools.pairwise(np.asarray(offsets).tolist())]
+
+        model = cls(
+            split(state["pieces"], state["offsets"]),
+            np.array(state["scores"], np.float64),
+            np.array(state["filler"], bool),
+        )
+        reserve = split(state["reserve"], state["reserve_offsets"])
+        scores = np.asarray(state["reserve_scores"]).tolist()
+        model.reserve = list(zip(reserve, scores, strict=True))
+        return model
+
     def vocab(self) -> Vocab:
         """The vocabulary scoring each piece by its normalized probability."""
         weights = np.exp(self.scores - self.scores.max())
@@ -991,15 +1024,23 @@ def refine(
     max_piece_length: int = 36,
     min_count: int = 2,
     ensure_unicode: bool = False,
+    done: Sequence[dict[bytes, int]] = (),
+    rounds: int = 0,
+    on_size: Callable[[list[dict[bytes, int]], UnigramModel, int], None] | None = None,
 ) -> list[dict[bytes, int]]:
     """One vocabulary ``{piece: count}`` per size of ``sizes`` (largest first) by EM,
     pruning by loss and replacing unused pieces from the ``model`` of :func:`seed_model`
     (steps 2-4 of the module docstring); ``record`` gets each step. The new pieces keep to
-    ``max_piece_length``, ``min_count`` and ``ensure_unicode``."""
-    record(VocabStep(None, "candidates", 0, len(model.pieces)))
-    results: list[dict[bytes, int]] = []
-    rounds = 0
-    for size in sizes:
+    ``max_piece_length``, ``min_count`` and ``ensure_unicode``.
+
+    To resume, ``done`` holds the vocabularies of the first sizes, ``model`` is the model
+    as they left it and ``rounds`` the pruning rounds they took (``record`` then gets the
+    steps of the other sizes only). ``on_size(vocabularies, model, rounds)`` follows each
+    size: what resuming after it needs."""
+    results: list[dict[bytes, int]] = list(done)
+    if not results:
+        record(VocabStep(None, "candidates", 0, len(model.pieces)))
+    for size in sizes[len(results) :]:
         target = size - N_SPECIAL
         model.restore()
         if results:
@@ -1038,4 +1079,6 @@ def refine(
         )
         record(VocabStep(size, "cut", 0, len(model.pieces)))
         results.append(model.counts_dict(counts))
+        if on_size is not None:
+            on_size(results, model, rounds)
     return results
