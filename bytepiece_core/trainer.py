@@ -191,8 +191,7 @@ class Trainer:
         (and every character) as candidates, EM over the segmentation lattice and pruning by
         loss down to exactly each size (``order`` is not used; see
         ``bytepiece_core._training.refine``). It reaches the sizes asked for and compresses
-        unseen text better; ``memory_budget`` and the Dask backend work with
-        ``"bytepiece"`` only, for now.
+        unseen text better; the Dask backend works with ``"bytepiece"`` only, for now.
 
     Attributes
     ----------
@@ -335,7 +334,11 @@ class Trainer:
             the kept n-gram model, which the Viterbi reads at random, and the candidate pieces
             handed to the pruning; :attr:`history` ``.memory`` records the partitions and sizes
             of each pass. With ``backend="dask"`` it bounds the table of each lane (one per
-            worker thread of the cluster, each on its worker).
+            worker thread of the cluster, each on its worker). With ``algorithm="refined"``
+            it bounds the tables that count the candidate substrings, a length at a time (the
+            keys of a length are sketched first, then counted in as many hash partitions as
+            fit); not bounded by it: the distinct lines of the corpus, which the refined
+            stages hold in memory, the seed model and the EM's arrays.
 
         Raises
         ------
@@ -372,17 +375,12 @@ class Trainer:
             )
         if work_dir is not None and not os.path.isdir(work_dir):
             raise NotADirectoryError(f"work_dir {os.fspath(work_dir)!r} is not a directory")
+        if self.algorithm == "refined" and backend == "dask":
+            raise ValueError(
+                "backend='dask' is not supported with algorithm='refined' yet: train "
+                "without it, or with algorithm='bytepiece'"
+            )
         _check_backend(backend, client)
-        if self.algorithm == "refined":
-            for name, given in (
-                ("memory_budget", memory_budget is not None),
-                ("backend='dask'", backend == "dask"),
-            ):
-                if given:
-                    raise ValueError(
-                        f"{name} is not supported with algorithm='refined' yet: train without "
-                        "it, or with algorithm='bytepiece'"
-                    )
         budget = None if memory_budget is None else parse_size(memory_budget)
         emit = callback if callback is not None else (lambda event: None)
         run = _Run(emit, None)
@@ -406,7 +404,7 @@ class Trainer:
             if self.algorithm == "refined":
                 chunks = distinct_chunks(corpus)
                 del corpus  # the distinct lines and their counts are all it needs
-                pieces = self._refine(run, chunks, workers)
+                pieces = self._refine(run, chunks, workers, plan)
             else:
                 passes: Passes
                 if backend == "dask":
@@ -537,7 +535,9 @@ class Trainer:
 
         return run.stage("count_pieces", count, load_pieces, Checkpoint.save_pieces, record_pieces)
 
-    def _refine(self, run: _Run, chunks: Chunks, workers: int) -> list[dict[bytes, int]]:
+    def _refine(
+        self, run: _Run, chunks: Chunks, workers: int, plan: MemoryPlan
+    ) -> list[dict[bytes, int]]:
         """The stages of ``algorithm="refined"`` (``_training.refine``) over the distinct
         lines of the corpus: candidates by frequent-substring passes (``count_ngrams``), the
         seed model (``count_pieces``), then EM and pruning by loss (``prune_pieces``). With a
@@ -552,7 +552,8 @@ class Trainer:
             self._record_candidates(run, info)
             run.lap("count_pieces")
         else:
-            state, info = self._seed(run, chunks, workers)
+            state, info = self._seed(run, chunks, workers, plan)
+            run.history.memory = plan.report
             self._record_candidates(run, info)
             seconds = run.lap("count_pieces")
             if checkpoint is not None:
@@ -586,7 +587,7 @@ class Trainer:
         )
 
     def _seed(
-        self, run: _Run, chunks: Chunks, workers: int
+        self, run: _Run, chunks: Chunks, workers: int, plan: MemoryPlan
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Stages ``count_ngrams`` and ``count_pieces`` of the refined trainer: the seed
         model's arrays, and what the history keeps of the candidates."""
@@ -606,6 +607,7 @@ class Trainer:
             self.ensure_unicode,
             workers,
             ngram_progress,
+            plan,
         )
         # too few for the largest size: rarer substrings fill the places left (a second
         # pass, its progress from 0 again)
@@ -625,6 +627,7 @@ class Trainer:
             self.ensure_unicode,
             workers,
             fill_progress,
+            plan,
         )
         info = {
             "candidates": len(candidates),

@@ -16,6 +16,7 @@ import pytest
 from bytepiece_core import Tokenizer, Trainer
 from bytepiece_core._training import refine as refine_module
 from bytepiece_core._training.corpus import read_corpus
+from bytepiece_core._training.memory import MemoryPlan
 from bytepiece_core._training.refine import (
     UnigramModel,
     digamma,
@@ -54,26 +55,44 @@ def spans(found) -> dict[bytes, int]:  # type: ignore[no-untyped-def]
 # -- the steps against their plain versions ---------------------------------------------------
 
 
+@pytest.mark.parametrize("budget", [None, 4096])  # a budget of 4 KB cuts lengths into parts
 @pytest.mark.parametrize("live_share", [0.0, 1 / 8, 1.0])  # never, the default, at once
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("seed", range(4))
 def test_candidates_are_the_frequent_substrings(
-    seed: int, workers: int, live_share: float, monkeypatch: pytest.MonkeyPatch
+    seed: int, workers: int, live_share: float, budget: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the positions still possible are listed once they are fewer than LIVE_SHARE of the
-    # bytes; the counts must not depend on when
+    # bytes; the counts must not depend on when, nor on the partitions of a budget
     monkeypatch.setattr(refine_module, "LIVE_SHARE", live_share)
     docs = random_docs(seed)
     longest, min_count = [(4, 2), (9, 2), (12, 3), (36, 1)][seed]
     for ensure_unicode in (True, False):
         chunks = chunks_of(docs)
-        found = find_candidates(chunks, longest, min_count, ensure_unicode, workers, lambda k, n: 0)
+        plan = MemoryPlan(budget)
+        found = find_candidates(
+            chunks, longest, min_count, ensure_unicode, workers, lambda k, n: 0, plan
+        )
         expected = naive_train.frequent_substrings(
             naive_train.training_chunks(docs), longest, min_count, ensure_unicode
         )
         got = spans(found)
         assert len(got) == len(found)  # each substring once
         assert got == expected
+        parts = [r["partitions"] for r in plan.report.values()]
+        assert (max(parts, default=0) > workers) == (budget is not None)
+
+
+def test_a_memory_budget_sizes_the_tables_from_a_sketch() -> None:
+    chunks = chunks_of(load_corpus("zh_pd199801").texts)
+    plan = MemoryPlan(1 << 20)
+    found = find_candidates(chunks, 12, 2, False, 2, lambda k, n: 0, plan)
+    for k in range(3, 13):
+        report = plan.report[f"length {k}"]
+        counted = found.counted[k]  # the distinct k-grams the pass counted
+        assert counted <= report["estimated_keys"] <= 1.15 * counted + 20, k
+        assert report["table_bytes"] <= 1 << 20
+    assert max(r["partitions"] for r in plan.report.values()) > 2
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -472,10 +491,25 @@ def test_compresses_unseen_text_better_than_the_reference(
     assert ours.bits_per_byte < theirs.bits_per_byte
 
 
+def test_a_memory_budget_gives_the_same_model() -> None:
+    docs = load_corpus("zh_pd199801").texts
+    plain = Trainer(max_vocab_size=[3000, 1000], algorithm="refined")
+    plain.train(docs)
+    bounded = Trainer(max_vocab_size=[3000, 1000], algorithm="refined")
+    bounded.train(docs, memory_budget="1MiB", workers=2)
+    assert bounded.pieces == plain.pieces
+    memory = bounded.history.memory
+    assert max(r["partitions"] for r in memory.values()) > 2  # more than a part a thread
+    assert all(r["table_bytes"] <= 1 << 20 for r in memory.values())
+    assert plain.history.memory == {}
+
+
 def test_options_it_refuses() -> None:
     trainer = Trainer(max_vocab_size=300, algorithm="refined")
-    with pytest.raises(ValueError, match="memory_budget"):
-        trainer.train(["abc\n"] * 10, memory_budget="1GB")
+    with pytest.raises(
+        ValueError, match="backend='dask' is not supported with algorithm='refined'"
+    ):
+        trainer.train(["abc\n"] * 10, backend="dask")
     with pytest.raises(ValueError, match="algorithm must be one of"):
         Trainer(algorithm="bpe")
     assert "algorithm='refined'" in repr(trainer)

@@ -27,6 +27,7 @@ from .hashtable import (
     _find,
     _grown,
     _hash_bytes,
+    _hll_add,
     _part,
     _piece_add,
     _piece_get,
@@ -159,6 +160,25 @@ def _count_extensions(
             if maxlen[i] >= need and maxlen[i + 1] >= need:
                 table, n = _count_span(table, n, data, i, k, w, part, parts)
     return table, n
+
+
+@kernel
+def _sketch_length(data, chunk_offsets, maxlen, k, registers):  # pragma: no cover - compiled
+    """Record in the HyperLogLog ``registers`` (uint8[2**HLL_BITS]) every ``k``-gram that
+    :func:`_count_packed` or :func:`_count_extensions` would count (both its ``(k-1)``-grams
+    frequent), to size the tables of a memory budget."""
+    need = k - 1
+    for c in range(chunk_offsets.shape[0] - 1):
+        for i in range(chunk_offsets[c], chunk_offsets[c + 1] - k + 1):
+            if maxlen[i] >= need and maxlen[i + 1] >= need:
+                _hll_add(registers, _hash_bytes(data, i, k))
+
+
+@kernel
+def _sketch_at(data, pos, k, registers):  # pragma: no cover - compiled
+    """:func:`_sketch_length` at the byte positions ``pos`` only (as :func:`_count_at`)."""
+    for idx in range(pos.shape[0]):
+        _hll_add(registers, _hash_bytes(data, pos[idx], k))
 
 
 @kernel

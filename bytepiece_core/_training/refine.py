@@ -13,7 +13,9 @@ unigram code length of the corpus over byte-level pieces, optimized directly.
    every character and then the most frequent by ``count * length``, at most ``SEED_FACTOR``
    times the largest size or, if more, one for every ``SEED_BYTES`` bytes of training text up to
    ``SEED_LEAST`` (SentencePiece seeds from a million), with the 256 single bytes, which are
-   always kept: no text is ever out of vocabulary.
+   always kept: no text is ever out of vocabulary. Each thread counts the keys of its own
+   hash partitions; under a memory budget a length's keys are sketched first and counted in
+   as many partitions as keep the threads' tables within it.
 2. **EM.** The unigram model's expected piece counts over the segmentation lattice of every
    chunk (forward-backward, ``kernels_unigram._expected_counts``) re-estimate its
    log-probabilities with a Bayesian update (``digamma``) that favours a sparse model, as in
@@ -68,7 +70,15 @@ from ..utf8 import is_whole_utf8
 from ..vocab import Vocab
 from .corpus import TrainingCorpus
 from .events import VocabStep
-from .hashtable import _entries, _piece_entries, _piece_merge, new_table
+from .hashtable import (
+    HLL_BITS,
+    _entries,
+    _piece_entries,
+    _piece_merge,
+    capacity_for,
+    hll_estimate,
+    new_table,
+)
 from .jobs import chunk_ranges, run_ranges
 from .kernels_pieces import _gather
 from .kernels_unigram import (
@@ -85,8 +95,11 @@ from .kernels_unigram import (
     _raise_at,
     _raise_frequent,
     _raise_packed,
+    _sketch_at,
+    _sketch_length,
     _whole_utf8,
 )
+from .memory import SLOT_BYTES, MemoryPlan
 from .prune import _flat
 
 __all__ = [
@@ -144,6 +157,8 @@ UNUSED_SHARE = 0.005
 # Share of the bytes below which candidates are counted only at the positions still possible
 # (listed), not by reading the whole corpus for every length.
 LIVE_SHARE = 1 / 8
+# Load a counting table is sized for under a memory budget, from its estimated keys.
+COUNT_LOAD = 0.7
 # Ranges of chunks the E-step is cut into (unit of work of the threads).
 _RANGES = 64
 
@@ -317,6 +332,8 @@ def find_candidates(
     ensure_unicode: bool,
     workers: int,
     progress: Callable[[int, int], None],
+    plan: MemoryPlan | None = None,
+    label: str = "length",
 ) -> Candidates:
     """The substrings of 2 to ``max_piece_length`` bytes seen at least ``min_count`` times,
     with their occurrence counts (step 1 of the module docstring), a length at a time.
@@ -327,6 +344,11 @@ def find_candidates(
     next length. ``progress(k, n_bytes)`` follows each length's pass. The candidates are the
     whole-UTF-8 ones and, without ``ensure_unicode``, the first bytes of one character too
     (the others still extend to longer ones), and every character, however rare.
+
+    Each thread counts the keys of its own hash partitions. With a ``plan`` that has a
+    budget, a length's keys are first sketched (HyperLogLog) and cut into as many partitions
+    as keep the tables of all threads within it; the plan's report gets them as
+    ``"{label} {k}"``.
     """
     n_bytes = corpus.n_bytes
     maxlen = np.ones(n_bytes + 1, np.uint8)
@@ -341,7 +363,20 @@ def find_candidates(
             still = (maxlen[at[0]] >= k - 1) & (maxlen[at[0] + 1] >= k - 1)
             at = at[0][still], at[1][still]
         length = _length_packed if k <= PACKED else _length_spans
-        part, n, n_kept = length(corpus, maxlen, k, cap, min_count, workers, report, at)
+        n_parts = max(1, workers)
+        if plan is not None and plan.budget is not None:
+            estimate = _distinct_estimate(corpus, maxlen, k, at)
+            resident = sum(a.nbytes for found in parts for a in found)
+            name = f"{label} {k}"
+            n_parts, _ = plan.split(name, estimate, COUNT_LOAD, n_parts, resident)
+            n_parts = max(n_parts, workers)  # a partition for every thread at least
+            cap = capacity_for(estimate / n_parts, COUNT_LOAD)
+            plan.report[name].update(
+                partitions=n_parts,
+                table_bytes=cap * SLOT_BYTES * max(1, workers),
+                estimated_keys=round(estimate),
+            )
+        part, n, n_kept = length(corpus, maxlen, k, cap, min_count, workers, report, at, n_parts)
         counted.append(n)
         kept.append(n_kept)
         if n_kept == 0:
@@ -357,6 +392,21 @@ def find_candidates(
     # every character, however rare: spelt in bytes it costs several
     parts.append(_rare_chars(corpus, min_count, workers))
     return _arena(parts, counted, kept)
+
+
+def _distinct_estimate(
+    corpus: Chunks, maxlen: np.ndarray, k: int, at: tuple[np.ndarray, np.ndarray] | None
+) -> float:
+    """About how many distinct ``k``-grams the pass of length ``k`` will count (a HyperLogLog
+    sketch of them, with some room for its error; two-byte ones are at most 65,536)."""
+    if k <= 2:
+        return float(min(1 << 16, corpus.n_bytes))
+    registers = np.zeros(1 << HLL_BITS, np.uint8)
+    if at is not None:
+        _sketch_at(corpus.data, at[0], k, registers)
+    else:
+        _sketch_length(corpus.data, corpus.offsets, maxlen, k, registers)
+    return hll_estimate(registers) * 1.05 + 16
 
 
 def _live_positions(corpus: Chunks, maxlen: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -375,6 +425,7 @@ def fill_candidates(
     ensure_unicode: bool,
     workers: int,
     progress: Callable[[int, int], None],
+    plan: MemoryPlan | None = None,
 ) -> Candidates:
     """``candidates`` and, if they are fewer than ``needed``, substrings seen fewer than
     ``min_count`` times to make up the difference: the shortest first (they are the likelier
@@ -389,7 +440,9 @@ def fill_candidates(
     longest = 2
     while True:
         longest = min(longest, max_piece_length)
-        found = find_candidates(corpus, longest, 1, ensure_unicode, workers, progress)
+        found = find_candidates(
+            corpus, longest, 1, ensure_unicode, workers, progress, plan, "rarer, length"
+        )
         lead = found.data[found.pos]
         rarer = np.flatnonzero((found.counts < min_count) & (found.lens != _char_length(lead)))
         if len(rarer) >= needed - len(candidates) or longest >= max_piece_length:
@@ -424,14 +477,15 @@ def _by_partition(
     cap: int,
     workers: int,
     progress: Callable[[int], None],
+    parts: int,
 ) -> tuple[list[tuple[np.ndarray, ...]], int]:
-    """One length's pass: each of ``workers`` threads counts the keys of its own hash
-    partition over the whole corpus (``count(lo, hi, part, parts, table, n)``) into its own
-    table, keeps its frequent ones (``keep(table)``) and raises ``maxlen`` where they occur
-    (``lift(lo, hi, part, parts, table)``; partitions never share a byte of ``maxlen``).
-    Nothing is merged, so no table holds more than its partition. Returns each partition's
+    """One length's pass: each of ``parts`` hash partitions is counted by one of ``workers``
+    threads over the whole corpus (``count(lo, hi, part, parts, table, n)``) into a table of
+    its own, which keeps its frequent ones (``keep(table)``) and raises ``maxlen`` where they
+    occur (``lift(lo, hi, part, parts, table)``; partitions never share a byte of
+    ``maxlen``), then is dropped. Nothing is merged, so no table holds more than its
+    partition, and at most ``workers`` tables are there at once. Returns each partition's
     ``keep`` and the keys counted in all."""
-    parts = max(1, workers)
     n_chunks = corpus.offsets.shape[0] - 1
 
     def work(state, part, _):  # type: ignore[no-untyped-def]
@@ -457,10 +511,12 @@ def _length_packed(
     workers: int,
     progress: Callable[[int], None],
     at: tuple[np.ndarray, np.ndarray] | None = None,
+    parts: int = 1,
 ) -> tuple[Part, int, int]:
     """Length ``k <= PACKED``: its frequent k-grams (packed keys), raising ``maxlen``;
     returns them, the k-grams counted and the frequent ones. Only at the positions of ``at``
-    (with their weights) if given (:func:`find_candidates`)."""
+    (with their weights) if given (:func:`find_candidates`); the keys counted in ``parts``
+    hash partitions (:func:`_by_partition`)."""
     data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
     least = np.uint64(min_count)
 
@@ -476,7 +532,7 @@ def _length_packed(
             _raise_packed(data, offsets, lo, hi, maxlen, k, part, parts, table, least)
 
     found, n = _by_partition(
-        corpus, count, lift, lambda table: _entries(table, least), cap, workers, progress
+        corpus, count, lift, lambda table: _entries(table, least), cap, workers, progress, parts
     )
     keys = np.concatenate([f[0] for f in found])
     counts = np.concatenate([f[1] for f in found]).astype(np.int64)
@@ -495,6 +551,7 @@ def _length_spans(
     workers: int,
     progress: Callable[[int], None],
     at: tuple[np.ndarray, np.ndarray] | None = None,
+    parts: int = 1,
 ) -> tuple[Part, int, int]:
     """Length ``k > PACKED``, as :func:`_length_packed` (pieces as corpus spans)."""
     data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
@@ -516,7 +573,7 @@ def _length_spans(
         frequent = counts >= min_count
         return pos[frequent], lens[frequent], counts[frequent]
 
-    found, n = _by_partition(corpus, count, lift, keep, cap, workers, progress)
+    found, n = _by_partition(corpus, count, lift, keep, cap, workers, progress, parts)
     pos, lens, counts = (np.concatenate([f[i] for f in found]) for i in range(3))
     flat, offs = _gather(data, pos, lens, np.arange(len(pos)))
     return (flat, offs, counts.astype(np.int64), pos.astype(np.uint64)), n, len(pos)
