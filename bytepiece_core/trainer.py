@@ -572,9 +572,11 @@ class Trainer:
             history = [[s.size, s.step, s.round, s.n_pieces] for s in run.history.vocab]
             checkpoint.save_sizes(vocabs, model.state(), rounds, history)
 
+        model = UnigramModel.from_state(state)
+        del state  # the model holds its own copy
         return refine(
             chunks,
-            UnigramModel.from_state(state),
+            model,
             self.max_vocab_size,
             workers,
             run.record_step,

@@ -477,7 +477,7 @@ def _by_partition(
     cap: int,
     workers: int,
     progress: Callable[[int], None],
-    parts: int,
+    parts: int | None,
 ) -> tuple[list[tuple[np.ndarray, ...]], int]:
     """One length's pass: each of ``parts`` hash partitions is counted by one of ``workers``
     threads over the whole corpus (``count(lo, hi, part, parts, table, n)``) into a table of
@@ -485,7 +485,8 @@ def _by_partition(
     occur (``lift(lo, hi, part, parts, table)``; partitions never share a byte of
     ``maxlen``), then is dropped. Nothing is merged, so no table holds more than its
     partition, and at most ``workers`` tables are there at once. Returns each partition's
-    ``keep`` and the keys counted in all."""
+    ``keep`` and the keys counted in all (``parts`` None: one partition a worker)."""
+    parts = max(1, workers) if parts is None else parts
     n_chunks = corpus.offsets.shape[0] - 1
 
     def work(state, part, _):  # type: ignore[no-untyped-def]
@@ -511,12 +512,12 @@ def _length_packed(
     workers: int,
     progress: Callable[[int], None],
     at: tuple[np.ndarray, np.ndarray] | None = None,
-    parts: int = 1,
+    parts: int | None = None,
 ) -> tuple[Part, int, int]:
     """Length ``k <= PACKED``: its frequent k-grams (packed keys), raising ``maxlen``;
     returns them, the k-grams counted and the frequent ones. Only at the positions of ``at``
     (with their weights) if given (:func:`find_candidates`); the keys counted in ``parts``
-    hash partitions (:func:`_by_partition`)."""
+    hash partitions (:func:`_by_partition`; default: one a worker)."""
     data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
     least = np.uint64(min_count)
 
@@ -551,7 +552,7 @@ def _length_spans(
     workers: int,
     progress: Callable[[int], None],
     at: tuple[np.ndarray, np.ndarray] | None = None,
-    parts: int = 1,
+    parts: int | None = None,
 ) -> tuple[Part, int, int]:
     """Length ``k > PACKED``, as :func:`_length_packed` (pieces as corpus spans)."""
     data, offsets, weights = corpus.data, corpus.offsets, corpus.weights
