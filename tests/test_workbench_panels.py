@@ -855,11 +855,14 @@ def test_vocab_table_of_released_model(wb: Workbench, released: Tokenizer) -> No
     assert len(wb.vocab.frame()) == len(vocab_table(released))
 
 
-def test_memory_budget_gives_the_same_model(wb: Workbench, monkeypatch: Any) -> None:
+@pytest.mark.parametrize("algorithm", ["bytepiece", "refined"])
+def test_memory_budget_gives_the_same_model(
+    wb: Workbench, monkeypatch: Any, algorithm: str
+) -> None:
     from bytepiece_core import sizes
 
     panel, state = wb.train, wb.state
-    panel.algorithm.value = "bytepiece"  # the algorithm a memory budget bounds
+    panel.algorithm.value = algorithm
     panel.sizes.value = "400"
     panel.memory_budget.value = "a lot"
     panel.train_button.click()  # refused before the run
