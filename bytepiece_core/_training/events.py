@@ -90,7 +90,10 @@ class TrainHistory:
     memory     : per counting pass run (``"length 3"``.. and ``"pieces"``; a resumed run lacks
                  the passes its checkpoint skipped), the hash partitions it was split into to
                  fit ``memory_budget`` (1 without), the bytes of its counting tables (every
-                 worker's) and of the n-gram model held meanwhile
+                 worker's) and of the n-gram model held meanwhile. With the refined algorithm,
+                 only under a budget: ``"length 2"``.. and ``"rarer, length 2"``.. (the
+                 candidates seen fewer than ``min_count`` times), with ``estimated_keys`` and
+                 as ``resident_bytes`` the candidates kept so far
     n_docs, n_bytes, n_chunks : the corpus read
     """
 
