@@ -544,36 +544,39 @@ class Trainer:
         checkpoint the seed is kept, and the vocabularies and the model after each size."""
         n = run.history.n_bytes
         checkpoint = run.checkpoint
+        model: UnigramModel | None = None
         if checkpoint is not None and checkpoint.done("count_pieces"):
-            state, info = checkpoint.load_seed()
+            info = checkpoint.seed_info()
             run.loaded("count_ngrams", n, n)
             run.lap("count_ngrams")
             run.loaded("count_pieces", n, n)
             self._record_candidates(run, info)
             run.lap("count_pieces")
         else:
-            state, info = self._seed(run, chunks, workers, plan)
+            model, info = self._seed(run, chunks, workers, plan)
             run.history.memory = plan.report
             self._record_candidates(run, info)
             seconds = run.lap("count_pieces")
             if checkpoint is not None:
-                checkpoint.save_seed(state, info, seconds)
+                checkpoint.save_seed(model.state(), info, seconds)
         done: list[dict[bytes, int]] = []
-        steps: list[list[Any]] = []
         rounds = 0
-        if checkpoint is not None and checkpoint.stages.get("prune_pieces.sizes"):
-            done, sizes_state, rounds, steps = checkpoint.load_sizes()
-            state = sizes_state
-            for step in steps:  # the history, and the progress, of the sizes already done
-                run.record_step(VocabStep(*step))
+        if checkpoint is not None:
+            done, state, rounds, steps = checkpoint.load_sizes()
+            if done:  # the model as the last size done left it
+                model = UnigramModel.from_state(state)
+                for step in steps:  # the history, and the progress, of the sizes done
+                    run.record_step(VocabStep(*step))
+            elif model is None:
+                model = UnigramModel.from_state(checkpoint.load_seed())
+            del state
+        assert model is not None
 
         def on_size(vocabs: list[dict[bytes, int]], model: UnigramModel, rounds: int) -> None:
             assert checkpoint is not None
             history = [[s.size, s.step, s.round, s.n_pieces] for s in run.history.vocab]
             checkpoint.save_sizes(vocabs, model.state(), rounds, history)
 
-        model = UnigramModel.from_state(state)
-        del state  # the model holds its own copy
         return refine(
             chunks,
             model,
@@ -590,9 +593,9 @@ class Trainer:
 
     def _seed(
         self, run: _Run, chunks: Chunks, workers: int, plan: MemoryPlan
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    ) -> tuple[UnigramModel, dict[str, Any]]:
         """Stages ``count_ngrams`` and ``count_pieces`` of the refined trainer: the seed
-        model's arrays, and what the history keeps of the candidates."""
+        model, and what the history keeps of the candidates."""
         n = run.history.n_bytes
         longest = max(2, min(self.max_piece_length, 255))
         units = (longest - 1) * n
@@ -641,7 +644,7 @@ class Trainer:
         release_free_memory()  # what the candidate passes freed, before the seed adds to it
         seed = seed_pieces(candidates, self.max_vocab_size, n)
         del candidates  # the seed is all the EM needs (and the model is built without them)
-        return model_of_seed(*seed).state(), info
+        return model_of_seed(*seed), info
 
     @staticmethod
     def _record_candidates(run: _Run, info: dict[str, Any]) -> None:

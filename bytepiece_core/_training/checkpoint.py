@@ -30,6 +30,7 @@ from .corpus import DATA_FILE, OFFSETS_FILE, TrainingCorpus, open_corpus
 from .events import Stage
 from .ngram_tables import NgramTables
 from .pieces import PieceCounts
+from .prune import _flat, _unflat
 
 __all__ = ["Checkpoint"]
 
@@ -231,10 +232,13 @@ class Checkpoint:
             self._save(f"seed.{key}", array)
         self._complete("count_pieces", {**info, "keys": list(state), "seconds": seconds})
 
-    def load_seed(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """The seed model's arrays and the info of :meth:`save_seed`."""
-        info = self.stages["count_pieces"]
-        return {key: self._load(f"seed.{key}") for key in info["keys"]}, info
+    def seed_info(self) -> dict[str, Any]:
+        """The ``info`` of :meth:`save_seed`."""
+        return self.stages["count_pieces"]
+
+    def load_seed(self) -> dict[str, np.ndarray]:
+        """The seed model's arrays of :meth:`save_seed`."""
+        return {key: self._load(f"seed.{key}") for key in self.seed_info()["keys"]}
 
     def save_sizes(
         self,
@@ -248,11 +252,9 @@ class Checkpoint:
         model's files are named by the number of sizes done, and the previous ones removed
         only once the manifest points to the new, so a stop at any moment leaves one whole."""
         k = len(vocabs)
-        pieces = list(vocabs[-1])
-        flat = np.frombuffer(b"".join(pieces), np.uint8)
-        lens = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        flat, offsets = _flat(list(vocabs[-1]))
         self._save(f"sizes.vocab{k}.pieces", flat)
-        self._save(f"sizes.vocab{k}.lens", lens)
+        self._save(f"sizes.vocab{k}.offsets", offsets)
         self._save(f"sizes.vocab{k}.counts", np.array(list(vocabs[-1].values()), np.int64))
         for key, array in state.items():
             self._save(f"sizes.model{k}.{key}", array)
@@ -274,9 +276,9 @@ class Checkpoint:
             return [], {}, 0, []
         vocabs = []
         for k in range(1, info["done"] + 1):
-            raw = self._load(f"sizes.vocab{k}.pieces").tobytes()
-            ends = np.cumsum(self._load(f"sizes.vocab{k}.lens")).tolist()
-            pieces = [raw[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+            pieces = _unflat(
+                self._load(f"sizes.vocab{k}.pieces"), self._load(f"sizes.vocab{k}.offsets")
+            )
             counts = self._load(f"sizes.vocab{k}.counts").tolist()
             vocabs.append(dict(zip(pieces, counts, strict=True)))
         k = info["done"]

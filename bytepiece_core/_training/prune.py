@@ -7,6 +7,7 @@ arrays, in shards of bounded size (also the unit of work of the threads).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,17 @@ def _flat(pieces: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(len(pieces) + 1, np.int64)
     np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)), out=offsets[1:])
     return np.frombuffer(b"".join(pieces), np.uint8), offsets
+
+
+def _unflat(flat: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+    """The pieces of :func:`_flat`'s ``(flat, offsets)``.
+
+    >>> _unflat(*_flat([b"ab", b"", b"c"]))
+    [b'ab', b'', b'c']
+    """
+    raw = np.asarray(flat, np.uint8).tobytes()
+    bounds = np.asarray(offsets).tolist()
+    return [raw[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 Strings = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]

@@ -100,7 +100,7 @@ from .kernels_unigram import (
     _whole_utf8,
 )
 from .memory import SLOT_BYTES, MemoryPlan
-from .prune import _flat
+from .prune import _flat, _unflat
 
 __all__ = [
     "EM_STEPS",
@@ -725,17 +725,12 @@ class UnigramModel:
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> UnigramModel:
         """The model of :meth:`state`, the same to the bit."""
-
-        def split(flat: np.ndarray, offsets: np.ndarray) -> list[bytes]:
-            raw = np.asarray(flat, np.uint8).tobytes()
-            return [raw[a:b] for a, b in itertools.pairwise(np.asarray(offsets).tolist())]
-
         model = cls(
-            split(state["pieces"], state["offsets"]),
+            _unflat(state["pieces"], state["offsets"]),
             np.array(state["scores"], np.float64),
             np.array(state["filler"], bool),
         )
-        reserve = split(state["reserve"], state["reserve_offsets"])
+        reserve = _unflat(state["reserve"], state["reserve_offsets"])
         scores = np.asarray(state["reserve_scores"]).tolist()
         model.reserve = list(zip(reserve, scores, strict=True))
         return model
