@@ -24,6 +24,10 @@ Chunks: with ``newline_chunks`` a document is cut after every run of newlines (t
 without, each document is one chunk (the trainer re-splitting pieces). No token crosses a chunk,
 and each chunk's scores start from 0, so the floating-point sums are the reference's to the bit.
 
+Short texts: :func:`_encode_short` and :func:`_sample_short` segment in a workspace reused
+across calls and return the Python list of ids or pieces themselves (``_pylist``), so they,
+unlike the others, hold the GIL.
+
 Within a chunk, matches are relaxed by start position and, for one start, by increasing end.
 For a fixed end that visits matches in increasing start, i.e. longest match first, the order
 the reference's Aho-Corasick automaton reports them in; with the strict ``>`` the longest of
@@ -35,7 +39,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._mix import _splitmix64
-from ._numba import kernel, kernel_inline
+from ._numba import kernel, kernel_inline, list_kernel
+from ._pylist import drop, fill, is_null, new_list
 
 _NEWLINE = 10
 _LOW32 = np.int64(0xFFFFFFFF)
@@ -291,74 +296,117 @@ def _encode(data, cells, pairs, value, ids_out):  # pragma: no cover - compiled
 
 
 # Short-text workspaces (:func:`_encode_short`) take texts of up to SHORT_BYTES bytes and
-# have _SLOTS slots in each of their three regions.
+# have _SLOTS slots in each of their scratch regions, after a header of _HEADER slots: the
+# number of calls made into the workspace so far, and the number of ids.
 SHORT_BYTES = 1024
 _SLOTS = SHORT_BYTES + 1
+_HEADER = 2
+# What a short kernel's list holds (its ``kind``): token ids, or pieces (bytes).
+IDS, PIECES = 0, 1
 
 
-def short_workspace(pairs: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A new workspace for :func:`_encode_short` and :func:`_sample_short` holding its copy of
-    ``pairs`` and ``value``, and its token-id region (a view: the ids a call writes)."""
-    work = np.zeros(3 * _SLOTS + (pairs.shape[0] + value.shape[0] + 1) // 2, np.int64)
-    table = work[3 * _SLOTS :].view(np.int32)
-    table[: pairs.shape[0]] = pairs
-    table[pairs.shape[0] : pairs.shape[0] + value.shape[0]] = value
-    return work, work[2 * _SLOTS : 3 * _SLOTS]
+def short_workspace(
+    pairs: np.ndarray, value: np.ndarray, id_addresses: np.ndarray, piece_addresses: np.ndarray
+) -> np.ndarray:
+    """A workspace for :func:`_encode_short` and :func:`_sample_short`: its header, scratch
+    regions, the addresses of the Python objects its lists hold (``_pylist``: the ids as ints,
+    then the pieces, both indexed by id) and its copy of ``pairs`` followed by ``value``.
+    Whoever uses it keeps those objects alive."""
+    n_ids = id_addresses.shape[0]
+    base = _HEADER + 3 * _SLOTS
+    table = (pairs.shape[0] + value.shape[0] + 1) // 2
+    work = np.zeros(base + 2 * n_ids + table, np.int64)
+    work[1] = n_ids
+    work[base : base + n_ids] = id_addresses
+    work[base + n_ids : base + 2 * n_ids] = piece_addresses
+    int32 = work[base + 2 * n_ids :].view(np.int32)
+    int32[: pairs.shape[0]] = pairs
+    int32[pairs.shape[0] : pairs.shape[0] + value.shape[0]] = value
+    return work
 
 
-@kernel
-def _encode_short(data, cells, work):  # pragma: no cover - compiled
-    """Best segmentation of one short document into a caller's workspace: the path of
-    ``encode`` for the short texts that most calls get, with no allocation and few arguments
-    (unboxing an array costs ~50 ns a call, as much as segmenting a few bytes).
+@list_kernel
+def _encode_short(data, cells, work, kind):  # pragma: no cover - compiled
+    """The best segmentation of one short text as a list: the ids (``kind == IDS``) or the
+    pieces (``PIECES``). The path of ``encode`` and ``tokenize`` for the short texts that
+    most calls get, with no allocation but the list's and few arguments (unboxing an array
+    costs ~50 ns a call, as much as segmenting a few bytes).
 
-    work : int64[3 * r + h]  scores (viewed as float64), routes and token ids, ``r`` slots
-                             each (``r = SHORT_BYTES + 1``, ``len(data) < r``), then ``pairs``
-                             followed by ``value`` as int32, two to a slot
-    Returns the number of ids written to the token-id region. The regions are cut here
-    rather than by a helper returning them (even inlined, that costs ~15 ns of reference
-    counting a call), and the helpers are inlined.
+    work : int64[...]  a :func:`short_workspace` (``len(data) < SHORT_BYTES + 1``)
+
+    The list is made in the kernel (``_pylist``), so the kernel holds the GIL: no other thread
+    can use the workspace meanwhile, but making the list can run Python code (a ``__del__``
+    that the garbage collector calls) that uses it. The call count in the header tells: a
+    call that finds it moved while its list was made segments the text again. The regions
+    are cut here rather than by a helper returning them (even inlined, that costs ~15 ns of
+    reference counting a call), and the helpers are inlined.
     """
     r = _SLOTS
-    scores = work[:r].view(np.float64)
-    route = work[r : 2 * r]
-    ids_out = work[2 * r : 3 * r]
-    table = work[3 * r :].view(np.int32)
+    scores = work[_HEADER : _HEADER + r].view(np.float64)
+    route = work[_HEADER + r : _HEADER + 2 * r]
+    ids_out = work[_HEADER + 2 * r : _HEADER + 3 * r]
+    n_ids = work[1]
+    base = _HEADER + 3 * r
+    objects = work[base + kind * n_ids : base + (kind + 1) * n_ids]
+    table = work[base + 2 * n_ids :].view(np.int32)
     pairs = table[:65536]
-    value = table[65536:]
-    written = 0
-    lo = 0
-    stop = len(data)
-    while lo < stop:
-        hi = _chunk_end(data, lo, stop)
-        m = hi - lo
-        scores[0] = 0.0
-        for i in range(1, m + 1):
-            scores[i] = -np.inf
-        _relax_best(data, lo, m, cells, pairs, scores, route)
-        written += _emit_path(route, value, m, 0, ids_out, work[:0], written)
-        lo = hi
-    return written
+    value = table[65536 : 65536 + cells.shape[0]]
+    while True:
+        work[0] += 1
+        call = work[0]
+        written = 0
+        lo = 0
+        stop = len(data)
+        while lo < stop:
+            hi = _chunk_end(data, lo, stop)
+            m = hi - lo
+            scores[0] = 0.0
+            for i in range(1, m + 1):
+                scores[i] = -np.inf
+            _relax_best(data, lo, m, cells, pairs, scores, route)
+            written += _emit_path(route, value, m, 0, ids_out, work[:0], written)
+            lo = hi
+        lst = new_list(written)
+        if is_null(lst):
+            return lst
+        if work[0] == call:
+            break
+        drop(lst)
+    fill(lst, ids_out, 0, written, objects)
+    return lst
 
 
-@kernel
-def _sample_short(data, cells, work, alpha, seed):  # pragma: no cover - compiled
+@list_kernel
+def _sample_short(data, cells, work, kind, alpha, seed):  # pragma: no cover - compiled
     """:func:`_encode_short` sampling a segmentation (``alpha >= 0``) from the uint64 ``seed``;
     the SplitMix64 state runs on through the chunks, as in :func:`_segment`."""
     r = _SLOTS  # the regions of _encode_short's workspace
-    scores = work[:r].view(np.float64)
-    route = work[r : 2 * r]
-    ids_out = work[2 * r : 3 * r]
-    table = work[3 * r :].view(np.int32)
+    scores = work[_HEADER : _HEADER + r].view(np.float64)
+    route = work[_HEADER + r : _HEADER + 2 * r]
+    ids_out = work[_HEADER + 2 * r : _HEADER + 3 * r]
+    n_ids = work[1]
+    base = _HEADER + 3 * r
+    objects = work[base + kind * n_ids : base + (kind + 1) * n_ids]
+    table = work[base + 2 * n_ids :].view(np.int32)
     pairs = table[:65536]
-    value = table[65536:]
-    state = seed
-    written = 0
-    lo = 0
-    stop = len(data)
-    while lo < stop:
-        hi = _chunk_end(data, lo, stop)
-        state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
-        written += _emit_path(route, value, hi - lo, 0, ids_out, work[:0], written)
-        lo = hi
-    return written
+    value = table[65536 : 65536 + cells.shape[0]]
+    while True:
+        work[0] += 1
+        call = work[0]
+        state = seed
+        written = 0
+        lo = 0
+        stop = len(data)
+        while lo < stop:
+            hi = _chunk_end(data, lo, stop)
+            state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
+            written += _emit_path(route, value, hi - lo, 0, ids_out, work[:0], written)
+            lo = hi
+        lst = new_list(written)
+        if is_null(lst):
+            return lst
+        if work[0] == call:
+            break
+        drop(lst)
+    fill(lst, ids_out, 0, written, objects)
+    return lst

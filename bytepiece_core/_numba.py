@@ -2,7 +2,8 @@
 
 Every kernel of ``bytepiece_core`` is compiled with :func:`kernel`: machine code is cached on
 disk (``cache=True``) so a notebook pays the compilation once per installation, and the GIL is
-released (``nogil=True``) so kernels can run on several Python threads at once. No ``fastmath``:
+released (``nogil=True``) so kernels can run on several Python threads at once -- except
+by the few that build Python lists (:func:`list_kernel`), which need it. No ``fastmath``:
 the engine must reproduce the reference's floating-point results bit for bit.
 """
 
@@ -15,7 +16,7 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["entry_point", "kernel", "kernel_inline"]
+__all__ = ["entry_point", "kernel", "kernel_inline", "list_kernel", "list_kernel_inline"]
 
 
 def kernel(fn: F) -> F:
@@ -28,6 +29,17 @@ def kernel_inline(fn: F) -> F:
     small helpers on the tokenizer's hot path: a call between compiled functions passes its
     arrays with reference counting that costs as much as a short text's whole segmentation."""
     return numba.njit(cache=True, nogil=True, inline="always")(fn)  # type: ignore[return-value]
+
+
+def list_kernel(fn: F) -> F:
+    """:func:`kernel` for the kernels that build Python lists (``_pylist``): cached, and
+    holding the GIL, which the Python C API needs."""
+    return numba.njit(cache=True)(fn)  # type: ignore[return-value]
+
+
+def list_kernel_inline(fn: F) -> F:
+    """:func:`kernel_inline` for list-building helpers, inlined into list kernels only."""
+    return numba.njit(cache=True, inline="always")(fn)  # type: ignore[return-value]
 
 
 def entry_point(dispatcher: Any, *example: Any) -> Callable[..., Any]:

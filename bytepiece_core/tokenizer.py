@@ -9,15 +9,16 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import accumulate, pairwise
+from itertools import accumulate
 from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
+from ._kernels_segment import IDS, PIECES, _encode_short, _sample_short, short_workspace
 from ._kernels_segment import SHORT_BYTES as _SHORT_BYTES
-from ._kernels_segment import _encode_short, _sample_short, short_workspace
 from ._normalize import normalize, to_utf8
 from ._numba import entry_point
+from ._pylist import addresses_of, list_of, lists_of
 from .lattice import Lattice, build_lattice
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
 from .pretrained import model_path
@@ -102,8 +103,6 @@ class TokenBatch:
         return cls(ids.astype(np.int32, copy=False), offsets)
 
 
-# Results longer than this are turned into lists through the array of Python ints.
-_LIST_FROM_OBJECTS = 256
 # Seeds of the tokenizer's own sampling stream are drawn this many at a time.
 _SEED_BLOCK = 64
 # encode_batch's default number of threads (asking the system costs microseconds a call).
@@ -176,22 +175,27 @@ class Tokenizer:
         by_id, counts = parse_model(raw)
         self._vocab = Vocab.from_pieces(by_id, counts)
         self._cells = self._vocab.cells
-        # Short texts: a pool of workspaces, each with its own copy of the pair and value
-        # table (one is taken per call, so threads never share one; the pool holds at most
-        # one per thread).
-        # Longer ones go through Vocab.encode_bytes, whose call cost is small beside them.
-        self._workspaces: list[tuple[np.ndarray, tuple[memoryview, ...]]] = [self._workspace()]
-        work = self._workspaces[0][0]
-        self._short_kernel = entry_point(_encode_short, b"", self._cells, work)
-        self._sample_kernel = entry_point(_sample_short, b"", self._cells, work, 0.0, np.uint64(0))
+        # Results are lists of the objects an id stands for, as Python ints (IDS) or pieces
+        # (PIECES): made once here, and the kernels that build the lists (_pylist) take
+        # references to them by address. They live as long as the tokenizer.
+        self._objects = (tuple(range(self._vocab.size)), self._vocab.pieces)
+        self._addresses = tuple(addresses_of(objects) for objects in self._objects)
+        # Short texts are segmented in one workspace holding the scratch space, the objects'
+        # addresses and its own copy of the pair and value table (one array to pass rather
+        # than three). Its kernels hold the GIL, so threads take turns with it. Longer texts
+        # go through Vocab.encode_bytes, whose call cost is small beside them.
+        work = short_workspace(self._vocab.pairs, self._vocab.value, *self._addresses)
+        self._work = work
+        self._short_kernel = entry_point(_encode_short, b"", self._cells, work, IDS)
+        self._sample_kernel = entry_point(
+            _sample_short, b"", self._cells, work, IDS, 0.0, np.uint64(0)
+        )
         # A text of one byte (one ASCII character) has one segmentation: its ids, made once
         # by the kernel for each of the 128, save a kernel call on such lines (a quarter of
         # plain text's lines are just a newline), where the call is all the cost.
         self._one_byte: tuple[list[int], ...] = tuple(
-            self._in_workspace(bytes([b]), -1.0, np.uint64(0)) for b in range(128)
+            self._in_workspace(bytes([b]), -1.0, np.uint64(0), IDS) for b in range(128)
         )
-        self._int_objects = np.empty(self._vocab.size, dtype=object)
-        self._int_objects[:] = range(self._vocab.size)
         self._piece2id: dict[bytes | str, int] = {p: i + N_SPECIAL for i, p in enumerate(by_id)}
         for i, name in enumerate(SPECIAL_TOKENS):
             self._piece2id[name] = i
@@ -199,6 +203,11 @@ class Tokenizer:
         self.vocab_size: int = len(by_id) + N_SPECIAL
         self._rng = np.random.default_rng(seed)
         self._seed_block = np.zeros(0, np.uint64)  # drawn ahead from the stream, unused
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its model and sampling stream: what it holds besides them (the trie, the
+        addresses of its objects) belongs to one process and is rebuilt on loading."""
+        return _restore, (self.to_dict(), self._rng, self._seed_block)
 
     @classmethod
     def from_pretrained(
@@ -321,47 +330,28 @@ class Tokenizer:
         self._seed_block = block[n:]
         return block[:n]
 
-    def _ids_list(self, ids: np.ndarray) -> list[int]:
-        """``ids.tolist()``, faster for long results: the vocabulary's ids are made once as
-        Python ints, and a long list only copies references to them."""
-        if len(ids) > _LIST_FROM_OBJECTS:
-            return self._int_objects.take(ids).tolist()  # type: ignore[no-any-return]
-        return ids.tolist()  # type: ignore[no-any-return]
+    def _list(self, ids: np.ndarray, kind: int) -> list[Any]:
+        """The list of the ids (``kind == IDS``) or pieces (``PIECES``) of an id array."""
+        return list_of(ids, self._addresses[kind])  # type: ignore[no-any-return]
 
-    def _workspace(self) -> tuple[np.ndarray, tuple[memoryview, ...]]:
-        """Scratch and output of :func:`_encode_short` for texts under ``_SHORT_BYTES``, with
-        its own copy of the trie's pair and value table (one array to pass rather than two),
-        and views of the first ``n`` ids of its id region for every ``n`` (a memoryview lists
-        faster than an array, and taking a view made once saves making one at every call)."""
-        work, id_region = short_workspace(self._vocab.pairs, self._vocab.value)
-        ids = memoryview(id_region)  # type: ignore[arg-type]
-        return work, tuple(ids[:n] for n in range(len(ids)))
-
-    def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64) -> list[int]:
-        """The ids of ``data`` (at most ``_SHORT_BYTES`` bytes) segmented in a workspace of
-        the pool: best (``alpha < 0``) or sampled."""
-        try:
-            ws = self._workspaces.pop()
-        except IndexError:  # other threads hold the pool's workspaces
-            ws = self._workspace()
+    def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64, kind: int) -> list[Any]:
+        """The ids or pieces (``kind``) of ``data`` (at most ``_SHORT_BYTES`` bytes),
+        segmented in the workspace: best (``alpha < 0``) or sampled."""
         if alpha < 0:
-            n = self._short_kernel(data, self._cells, ws[0])
-        else:
-            n = self._sample_kernel(data, self._cells, ws[0], alpha, seed)
-        ids: list[int] = ws[1][n].tolist()
-        self._workspaces.append(ws)
-        return ids
+            return self._short_kernel(data, self._cells, self._work, kind)  # type: ignore[no-any-return]
+        return self._sample_kernel(data, self._cells, self._work, kind, alpha, seed)  # type: ignore[no-any-return]
 
-    def _other_ids(self, text: Any, alpha: Any, seed: SeedLike) -> list[int]:
-        """The ids of ``encode`` for arguments off its hot path: checked, sampled or long."""
+    def _other(self, text: Any, alpha: Any, seed: SeedLike, kind: int) -> list[Any]:
+        """The ids or pieces (``kind``) of ``text`` for arguments off ``encode``'s hot path:
+        checked, sampled or long."""
         data = _check_text(text)
         a = _check_alpha(alpha)
         s = self._seeds(1, seed)[0] if a >= 0 else np.uint64(0)
         if not data:
             return []
         if len(data) <= _SHORT_BYTES:
-            return self._in_workspace(data, a, s)
-        return self._ids_list(self._vocab.encode_bytes(data, a, int(s)))
+            return self._in_workspace(data, a, s, kind)
+        return self._list(self._vocab.encode_bytes(data, a, int(s)), kind)
 
     @overload
     def tokenize(
@@ -386,8 +376,7 @@ class Tokenizer:
         >>> tok.tokenize("ab\\nab")
         [b'ab', b'\\n', b'ab']
         """
-        pieces = self._vocab.pieces
-        tokens = [pieces[i] for i in self.encode(text, False, False, alpha, seed=seed)]
+        tokens: list[bytes] = self._other(text, alpha, seed, PIECES)
         return tokens.__iter__() if iter else tokens
 
     @overload
@@ -442,19 +431,13 @@ class Tokenizer:
                     data = _check_text(text)
             n = len(data)
             if 1 < n <= _SHORT_BYTES:
-                pool = self._workspaces
-                try:
-                    ws = pool.pop()
-                except IndexError:  # other threads hold the pool's workspaces
-                    ws = self._workspace()
-                ids = ws[1][self._short_kernel(data, self._cells, ws[0])].tolist()
-                pool.append(ws)
+                ids = self._short_kernel(data, self._cells, self._work, IDS)
             elif n == 1:
                 ids = self._one_byte[data[0]].copy()
             else:
-                ids = self._ids_list(self._vocab.encode_bytes(data)) if n else []
+                ids = self._list(self._vocab.encode_bytes(data), IDS) if n else []
         else:
-            ids = self._other_ids(text, alpha, seed)
+            ids = self._other(text, alpha, seed, IDS)
         if add_bos:
             ids.insert(0, 1)
         if add_eos:
@@ -584,15 +567,12 @@ class Tokenizer:
                 with_ends=False,
             )
 
-        bos, eos = [1] if add_bos else [], [2] if add_eos else []
+        ints = self._addresses[IDS]
+        bos, eos = ints[1] if add_bos else 0, ints[2] if add_eos else 0
 
         def lists(shard: int) -> list[list[int]]:
             seg = segment(shard)
-            ids = self._ids_list(seg.ids)
-            offs = seg.doc_token_offsets.tolist()
-            if add_bos or add_eos:
-                return [bos + ids[a:b] + eos for a, b in pairwise(offs)]
-            return [ids[a:b] for a, b in pairwise(offs)]
+            return lists_of(seg.ids, seg.doc_token_offsets, ints, bos, eos)  # type: ignore[no-any-return]
 
         # Each thread prepares a shard's texts, runs the kernel (which releases the GIL) and
         # builds the shard's lists, so one thread's Python work overlaps the others' kernels;
@@ -643,3 +623,12 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={self.vocab_size})"
+
+
+def _restore(
+    model: dict[str, list[Any]], rng: np.random.Generator, seed_block: np.ndarray
+) -> Tokenizer:
+    """A pickled :class:`Tokenizer` (see ``Tokenizer.__reduce__``)."""
+    tok = Tokenizer(model)
+    tok._rng, tok._seed_block = rng, seed_block
+    return tok

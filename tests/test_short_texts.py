@@ -4,6 +4,9 @@ several threads, and with the same sampled ids as single draws from the stream."
 
 from __future__ import annotations
 
+import gc
+import pickle
+import sys
 import threading
 
 import naive
@@ -12,6 +15,7 @@ import pytest
 
 from bytepiece_core import Tokenizer
 from bytepiece_core import tokenizer as tokenizer_module
+from bytepiece_core._kernels_segment import IDS, PIECES
 from bytepiece_core.model import dump_model
 
 SINGLE_BYTES = {bytes([b]): 1 for b in range(256)}
@@ -131,7 +135,79 @@ def test_threads_share_a_tokenizer(tok: Tokenizer) -> None:
         th.join()
     assert not errors
     assert all(out == want for out in results.values())
-    assert len(tok._workspaces) <= 1 + len(threads)  # the pool holds one per thread at most
+
+
+class _EncodesWhenCollected:
+    """Garbage (a reference cycle) whose ``__del__`` encodes another text with the same
+    tokenizer, noting the workspace's call count as it starts."""
+
+    def __init__(self, tok: Tokenizer, text: str, log: list[tuple[int, list[int]]]) -> None:
+        self.tok, self.text, self.log, self.cycle = tok, text, log, self
+
+    def __del__(self) -> None:
+        self.log.append((int(self.tok._work[0]), self.tok.encode(self.text)))
+
+
+@pytest.mark.parametrize("alpha", [-1.0, 0.5])
+def test_python_code_run_while_a_list_is_made(tok: Tokenizer, alpha: float) -> None:
+    """The short kernels' workspace is used again by code the garbage collector runs while
+    a kernel makes its list (``PyList_New``); the kernel must not return the other text's
+    ids. Before each call one piece of garbage waits and the collector's count is over a
+    threshold of 1, so the first allocation of a tracked object -- the kernel's list --
+    collects it, on Pythons that collect inside allocations (3.11; later ones collect
+    afterwards, and the test then only checks the ids)."""
+    rng = np.random.default_rng(8)
+    texts = _texts(rng, 60, 40)
+    others = _texts(rng, 60, 40)
+    seeds = [int(np.random.default_rng(k).integers(0, 2**64, dtype=np.uint64)) for k in range(60)]
+    want = [_general(tok, t, alpha, seed) for t, seed in zip(texts, seeds)]
+    log: list[tuple[int, list[int]]] = []
+    got, inside = [], 0
+    threshold = gc.get_threshold()
+    try:
+        for text, other, seed in zip(texts, others, seeds):
+            gc.collect()
+            gc.disable()
+            gc.set_threshold(1)
+            _EncodesWhenCollected(tok, other, log)  # unreachable at once
+            pad = [[], []]  # tracked and alive: the count stays over the threshold
+            # the sampling kernel's arguments, packed ahead: a new tuple of them would collect
+            args = (text.encode(), tok._cells, tok._work, IDS, alpha, np.uint64(seed))
+            calls = int(tok._work[0])
+            gc.enable()
+            got.append(tok.encode(text) if alpha < 0 else tok._sample_kernel(*args))
+            gc.set_threshold(*threshold)
+            del pad
+            inside += bool(log) and log[-1][0] == calls + 1  # ran in this call's kernel
+    finally:
+        gc.enable()
+        gc.set_threshold(*threshold)
+        gc.collect()
+    assert got == want
+    assert sorted(ids for _, ids in log) == sorted(_general(tok, t) for t in others)
+    if sys.version_info < (3, 12):
+        # every kernel call (encode's hot path has none for texts of 0 or 1 byte)
+        assert inside == sum(alpha >= 0 or len(t.encode()) > 1 for t in texts)
+
+
+def test_lists_hold_their_own_references(tok: Tokenizer) -> None:
+    """The lists made by the kernels (``_pylist``) take one reference to each item they hold,
+    on every path: short and long texts, ids and pieces, batches with ``<bos>``/``<eos>``."""
+    rng = np.random.default_rng(9)
+    texts = _texts(rng, 50, 40) + _around_threshold()
+    # an id above 256, whose int is the tokenizer's own (smaller ones are shared by all)
+    counts = np.bincount([i for t in texts for i in _general(tok, t)], minlength=257)
+    probe = 257 + int(np.argmax(counts[257:]))
+    objects = [tok._objects[IDS][probe], tok._objects[PIECES][probe], tok._objects[IDS][1]]
+    before = [sys.getrefcount(o) for o in objects]
+    results = [tok.encode(t) for t in texts] + [tok.tokenize(t) for t in texts]
+    results += tok.encode_batch(texts, add_bos=True, add_eos=True, num_threads=2)
+    results += [tok.encode(t, alpha=0.3, seed=1) for t in texts]
+    held = [sum(r.count(o) for r in results) for o in objects]
+    assert held[0] > 0 and held[2] == len(texts)
+    assert [sys.getrefcount(o) for o in objects] == [b + h for b, h in zip(before, held)]
+    del results
+    assert [sys.getrefcount(o) for o in objects] == before
 
 
 def test_bad_input_on_the_hot_path(tok: Tokenizer) -> None:
@@ -140,3 +216,17 @@ def test_bad_input_on_the_hot_path(tok: Tokenizer) -> None:
     with pytest.raises(TypeError):
         tok.encode(b"ab")  # type: ignore[arg-type]
     assert tok.encode("") == [] and tok.encode("", add_bos=True, add_eos=True) == [1, 2]
+
+
+def test_a_pickled_tokenizer_is_rebuilt(tok: Tokenizer) -> None:
+    """Pickling keeps the model and the sampling stream; what holds addresses of this
+    process's objects is rebuilt, not copied."""
+    rng = np.random.default_rng(10)
+    texts = _texts(rng, 40, 40) + _around_threshold()
+    tok.set_seed(3)
+    tok.encode("ab", alpha=0.5)  # the stream has moved, and a block is drawn ahead
+    copy = pickle.loads(pickle.dumps(tok))
+    assert copy._work is not tok._work
+    assert [copy.encode(t) for t in texts] == [tok.encode(t) for t in texts]
+    assert [copy.tokenize(t) for t in texts] == [tok.tokenize(t) for t in texts]
+    assert [copy.encode(t, alpha=0.5) for t in texts] == [tok.encode(t, alpha=0.5) for t in texts]
