@@ -296,43 +296,57 @@ def _encode(data, cells, pairs, value, ids_out):  # pragma: no cover - compiled
 
 
 # Short-text workspaces (:func:`_encode_short`) take texts of up to SHORT_BYTES bytes and
-# have _SLOTS slots in each of their scratch regions, after a header of _HEADER slots: the
-# number of calls made into the workspace so far, and the number of ids.
+# have _SLOTS slots in each of their scratch regions, after a header of _HEADER slot: the
+# number of calls made into the workspace so far.
 SHORT_BYTES = 1024
 _SLOTS = SHORT_BYTES + 1
-_HEADER = 2
+_HEADER = 1
 # What a short kernel's list holds (its ``kind``): token ids, or pieces (bytes).
 IDS, PIECES = 0, 1
 
 
 def short_workspace(
-    pairs: np.ndarray, value: np.ndarray, id_addresses: np.ndarray, piece_addresses: np.ndarray
+    cells: np.ndarray,
+    pairs: np.ndarray,
+    value: np.ndarray,
+    id_addresses: np.ndarray,
+    piece_addresses: np.ndarray,
 ) -> np.ndarray:
-    """A workspace for :func:`_encode_short` and :func:`_sample_short`: its header, scratch
-    regions, the addresses of the Python objects its lists hold (``_pylist``: the ids as ints,
-    then the pieces, both indexed by id) and its copy of ``pairs`` followed by ``value``.
-    Whoever uses it keeps those objects alive."""
-    n_ids = id_addresses.shape[0]
+    """A workspace for :func:`_encode_short` and :func:`_sample_short`: one array of trie
+    cells (one argument to pass rather than two), holding ``cells``, then records viewed as
+    int64 slots -- the header, the scratch regions, the addresses of the Python objects the
+    kernels' lists hold (``_pylist``: the ids as ints, then the pieces, both indexed by id)
+    and a copy of ``pairs`` followed by ``value`` as int32 -- and last, the number of cells
+    and of ids. Whoever uses it keeps those objects alive."""
+    n_cells, n_ids = cells.shape[0], id_addresses.shape[0]
     base = _HEADER + 3 * _SLOTS
-    table = (pairs.shape[0] + value.shape[0] + 1) // 2
-    work = np.zeros(base + 2 * n_ids + table, np.int64)
-    work[1] = n_ids
+    n_slots = base + 2 * n_ids + (pairs.shape[0] + value.shape[0] + 1) // 2
+    ws = np.zeros(n_cells + (n_slots + 1) // 2 + 1, cells.dtype)
+    ws[:n_cells] = cells
+    ws[-1:].view(np.int64)[:] = n_cells, n_ids
+    work = ws[n_cells:-1].view(np.int64)
     work[base : base + n_ids] = id_addresses
     work[base + n_ids : base + 2 * n_ids] = piece_addresses
     int32 = work[base + 2 * n_ids :].view(np.int32)
     int32[: pairs.shape[0]] = pairs
     int32[pairs.shape[0] : pairs.shape[0] + value.shape[0]] = value
-    return work
+    return ws
+
+
+def short_calls(ws: np.ndarray) -> int:
+    """The number of calls made into the :func:`short_workspace` ``ws`` so far."""
+    n_cells = int(ws[-1:].view(np.int64)[0])
+    return int(ws[n_cells:].view(np.int64)[0])
 
 
 @list_kernel
-def _encode_short(data, cells, work, kind):  # pragma: no cover - compiled
+def _encode_short(data, ws, kind):  # pragma: no cover - compiled
     """The best segmentation of one short text as a list: the ids (``kind == IDS``) or the
     pieces (``PIECES``). The path of ``encode`` and ``tokenize`` for the short texts that
     most calls get, with no allocation but the list's and few arguments (unboxing an array
-    costs ~50 ns a call, as much as segmenting a few bytes).
+    costs ~40 ns a call, as much as segmenting a few bytes).
 
-    work : int64[...]  a :func:`short_workspace` (``len(data) < SHORT_BYTES + 1``)
+    ws : CELL[...]  a :func:`short_workspace` (``len(data) < SHORT_BYTES + 1``)
 
     The list is made in the kernel (``_pylist``), so the kernel holds the GIL: no other thread
     can use the workspace meanwhile, but making the list can run Python code (a ``__del__``
@@ -341,16 +355,19 @@ def _encode_short(data, cells, work, kind):  # pragma: no cover - compiled
     are cut here rather than by a helper returning them (even inlined, that costs ~15 ns of
     reference counting a call), and the helpers are inlined.
     """
+    sizes = ws[ws.shape[0] - 1 :].view(np.int64)
+    n_cells, n_ids = sizes[0], sizes[1]
+    cells = ws[:n_cells]
+    work = ws[n_cells : ws.shape[0] - 1].view(np.int64)
     r = _SLOTS
     scores = work[_HEADER : _HEADER + r].view(np.float64)
     route = work[_HEADER + r : _HEADER + 2 * r]
     ids_out = work[_HEADER + 2 * r : _HEADER + 3 * r]
-    n_ids = work[1]
     base = _HEADER + 3 * r
     objects = work[base + kind * n_ids : base + (kind + 1) * n_ids]
     table = work[base + 2 * n_ids :].view(np.int32)
     pairs = table[:65536]
-    value = table[65536 : 65536 + cells.shape[0]]
+    value = table[65536 : 65536 + n_cells]
     while True:
         work[0] += 1
         call = work[0]
@@ -377,19 +394,22 @@ def _encode_short(data, cells, work, kind):  # pragma: no cover - compiled
 
 
 @list_kernel
-def _sample_short(data, cells, work, kind, alpha, seed):  # pragma: no cover - compiled
+def _sample_short(data, ws, kind, alpha, seed):  # pragma: no cover - compiled
     """:func:`_encode_short` sampling a segmentation (``alpha >= 0``) from the uint64 ``seed``;
     the SplitMix64 state runs on through the chunks, as in :func:`_segment`."""
-    r = _SLOTS  # the regions of _encode_short's workspace
+    sizes = ws[ws.shape[0] - 1 :].view(np.int64)  # the regions of _encode_short's workspace
+    n_cells, n_ids = sizes[0], sizes[1]
+    cells = ws[:n_cells]
+    work = ws[n_cells : ws.shape[0] - 1].view(np.int64)
+    r = _SLOTS
     scores = work[_HEADER : _HEADER + r].view(np.float64)
     route = work[_HEADER + r : _HEADER + 2 * r]
     ids_out = work[_HEADER + 2 * r : _HEADER + 3 * r]
-    n_ids = work[1]
     base = _HEADER + 3 * r
     objects = work[base + kind * n_ids : base + (kind + 1) * n_ids]
     table = work[base + 2 * n_ids :].view(np.int32)
     pairs = table[:65536]
-    value = table[65536 : 65536 + cells.shape[0]]
+    value = table[65536 : 65536 + n_cells]
     while True:
         work[0] += 1
         call = work[0]

@@ -140,6 +140,16 @@ def _prepare_texts(texts: Sequence[Any], lo: int, hi: int) -> list[bytes]:
         return [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
 
 
+def _nfc_utf8(text: str) -> bytes:
+    """The NFC UTF-8 bytes of a ``str``, as :func:`_check_text` gives them, sooner."""
+    if text.isascii():
+        return text.encode()
+    try:
+        return unicodedata.normalize("NFC", text).encode()
+    except UnicodeEncodeError:  # a lone surrogate: the explanatory error
+        return _check_text(text)
+
+
 def _check_text(text: Any, argument: str = "text") -> bytes:
     if not isinstance(text, str):
         raise TypeError(f"{argument} must be a str, not {type(text).__name__}")
@@ -174,22 +184,19 @@ class Tokenizer:
         raw = load_model(pieces)
         by_id, counts = parse_model(raw)
         self._vocab = Vocab.from_pieces(by_id, counts)
-        self._cells = self._vocab.cells
         # Results are lists of the objects an id stands for, as Python ints (IDS) or pieces
         # (PIECES): made once here, and the kernels that build the lists (_pylist) take
         # references to them by address. They live as long as the tokenizer.
         self._objects = (tuple(range(self._vocab.size)), self._vocab.pieces)
         self._addresses = tuple(addresses_of(objects) for objects in self._objects)
-        # Short texts are segmented in one workspace holding the scratch space, the objects'
-        # addresses and its own copy of the pair and value table (one array to pass rather
-        # than three). Its kernels hold the GIL, so threads take turns with it. Longer texts
-        # go through Vocab.encode_bytes, whose call cost is small beside them.
-        work = short_workspace(self._vocab.pairs, self._vocab.value, *self._addresses)
-        self._work = work
-        self._short_kernel = entry_point(_encode_short, b"", self._cells, work, IDS)
-        self._sample_kernel = entry_point(
-            _sample_short, b"", self._cells, work, IDS, 0.0, np.uint64(0)
-        )
+        # Short texts are segmented in one workspace holding its own copy of the trie, the
+        # scratch space and the objects' addresses (one array to pass rather than four). Its
+        # kernels hold the GIL, so threads take turns with it. Longer texts go through
+        # Vocab.encode_bytes, whose call cost is small beside them.
+        v = self._vocab
+        self._work = work = short_workspace(v.cells, v.pairs, v.value, *self._addresses)
+        self._short_kernel = entry_point(_encode_short, b"", work, IDS)
+        self._sample_kernel = entry_point(_sample_short, b"", work, IDS, 0.0, np.uint64(0))
         # A text of one byte (one ASCII character) has one segmentation: its ids, made once
         # by the kernel for each of the 128, save a kernel call on such lines (a quarter of
         # plain text's lines are just a newline), where the call is all the cost.
@@ -338,8 +345,8 @@ class Tokenizer:
         """The ids or pieces (``kind``) of ``data`` (at most ``_SHORT_BYTES`` bytes),
         segmented in the workspace: best (``alpha < 0``) or sampled."""
         if alpha < 0:
-            return self._short_kernel(data, self._cells, self._work, kind)  # type: ignore[no-any-return]
-        return self._sample_kernel(data, self._cells, self._work, kind, alpha, seed)  # type: ignore[no-any-return]
+            return self._short_kernel(data, self._work, kind)  # type: ignore[no-any-return]
+        return self._sample_kernel(data, self._work, kind, alpha, seed)  # type: ignore[no-any-return]
 
     def _other(self, text: Any, alpha: Any, seed: SeedLike, kind: int) -> list[Any]:
         """The ids or pieces (``kind``) of ``text`` for arguments off ``encode``'s hot path:
@@ -376,7 +383,15 @@ class Tokenizer:
         >>> tok.tokenize("ab\\nab")
         [b'ab', b'\\n', b'ab']
         """
-        tokens: list[bytes] = self._other(text, alpha, seed, PIECES)
+        tokens: list[bytes]
+        if type(text) is str and alpha == -1 and type(alpha) is int:  # as encode's hot path
+            data = _nfc_utf8(text)
+            if 0 < len(data) <= _SHORT_BYTES:
+                tokens = self._short_kernel(data, self._work, PIECES)
+            else:
+                tokens = self._list(self._vocab.encode_bytes(data), PIECES) if data else []
+        else:
+            tokens = self._other(text, alpha, seed, PIECES)
         return tokens.__iter__() if iter else tokens
 
     @overload
@@ -420,8 +435,9 @@ class Tokenizer:
         [259, 102, 2]
         """
         if type(text) is str and alpha == -1 and type(alpha) is int:
-            # The hot path (default arguments), written out: most calls get one short line,
-            # and for those the Python around the kernel is most of the time.
+            # The hot path (default arguments), written out (_nfc_utf8 inlined): most calls
+            # get one short line, and for those the Python around the kernel is most of the
+            # time.
             if text.isascii():
                 data = text.encode()
             else:
@@ -431,7 +447,7 @@ class Tokenizer:
                     data = _check_text(text)
             n = len(data)
             if 1 < n <= _SHORT_BYTES:
-                ids = self._short_kernel(data, self._cells, self._work, IDS)
+                ids = self._short_kernel(data, self._work, IDS)
             elif n == 1:
                 ids = self._one_byte[data[0]].copy()
             else:

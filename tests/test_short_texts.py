@@ -15,7 +15,7 @@ import pytest
 
 from bytepiece_core import Tokenizer
 from bytepiece_core import tokenizer as tokenizer_module
-from bytepiece_core._kernels_segment import IDS, PIECES
+from bytepiece_core._kernels_segment import IDS, PIECES, short_calls
 from bytepiece_core.model import dump_model
 
 SINGLE_BYTES = {bytes([b]): 1 for b in range(256)}
@@ -145,7 +145,7 @@ class _EncodesWhenCollected:
         self.tok, self.text, self.log, self.cycle = tok, text, log, self
 
     def __del__(self) -> None:
-        self.log.append((int(self.tok._work[0]), self.tok.encode(self.text)))
+        self.log.append((short_calls(self.tok._work), self.tok.encode(self.text)))
 
 
 @pytest.mark.parametrize("alpha", [-1.0, 0.5])
@@ -172,8 +172,8 @@ def test_python_code_run_while_a_list_is_made(tok: Tokenizer, alpha: float) -> N
             _EncodesWhenCollected(tok, other, log)  # unreachable at once
             pad = [[], []]  # tracked and alive: the count stays over the threshold
             # the sampling kernel's arguments, packed ahead: a new tuple of them would collect
-            args = (text.encode(), tok._cells, tok._work, IDS, alpha, np.uint64(seed))
-            calls = int(tok._work[0])
+            args = (text.encode(), tok._work, IDS, alpha, np.uint64(seed))
+            calls = short_calls(tok._work)
             gc.enable()
             got.append(tok.encode(text) if alpha < 0 else tok._sample_kernel(*args))
             gc.set_threshold(*threshold)
