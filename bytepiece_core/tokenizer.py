@@ -19,10 +19,10 @@ from ._kernels_segment import SHORT_BYTES as _SHORT_BYTES
 from ._normalize import normalize, to_utf8
 from ._numba import entry_point
 from ._pylist import addresses_of, list_of, lists_of
+from ._seeding import first_draw
 from .lattice import Lattice, build_lattice
 from .model import SPECIAL_TOKENS, ModelSource, dump_model, load_model, parse_model, write_model
 from .pretrained import model_path
-from .utf8 import chars_before
 from .vocab import N_SPECIAL, Segmentation, Vocab
 
 __all__ = ["Encoding", "TokenBatch", "Tokenizer", "UnknownPieceError"]
@@ -103,6 +103,11 @@ class TokenBatch:
         return cls(ids.astype(np.int32, copy=False), offsets)
 
 
+# encode_batch cuts a batch into this many shards a thread (small enough that no thread is
+# left with a long tail of work at the end).
+_SHARDS_PER_THREAD = 8
+# The UTF-8 continuation bytes (10xxxxxx), which start no character.
+_CONTINUATION = bytes(range(0x80, 0xC0))
 # Seeds of the tokenizer's own sampling stream are drawn this many at a time.
 _SEED_BLOCK = 64
 # encode_batch's default number of threads (asking the system costs microseconds a call).
@@ -209,12 +214,13 @@ class Tokenizer:
         self._counts = counts
         self.vocab_size: int = len(by_id) + N_SPECIAL
         self._rng = np.random.default_rng(seed)
-        self._seed_block = np.zeros(0, np.uint64)  # drawn ahead from the stream, unused
+        # seeds drawn ahead from the stream and not used yet, the next one last
+        self._seed_stack: list[int] = []
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its model and sampling stream: what it holds besides them (the trie, the
         addresses of its objects) belongs to one process and is rebuilt on loading."""
-        return _restore, (self.to_dict(), self._rng, self._seed_block)
+        return _restore, (self.to_dict(), self._rng, self._seed_stack)
 
     @classmethod
     def from_pretrained(
@@ -283,7 +289,7 @@ class Tokenizer:
         """Reseed the sampling stream (``None`` leaves it as it is, like the reference)."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-            self._seed_block = np.zeros(0, np.uint64)  # drawn ahead from the stream, unused
+            self._seed_stack = []  # drawn ahead from the stream, unused
 
     def piece_to_id(self, p: bytes | str) -> int:
         """Id of a piece (bytes) or of a special token (``'<pad>'``, ``'<bos>'``, ``'<eos>'``)."""
@@ -330,18 +336,28 @@ class Tokenizer:
             return np.random.PCG64(seed).random_raw(n)  # type: ignore[no-any-return]
         if seed is not None:
             return np.random.default_rng(seed).integers(0, 2**64, size=n, dtype=np.uint64)
-        block = self._seed_block
-        if n > len(block):
-            more = self._rng.integers(0, 2**64, size=n - len(block) + _SEED_BLOCK, dtype=np.uint64)
-            block = np.concatenate([block, more])
-        self._seed_block = block[n:]
-        return block[:n]
+        taken = self._seed_stack[::-1]  # in the stream's order
+        if n > len(taken):
+            more = self._rng.integers(0, 2**64, size=n - len(taken) + _SEED_BLOCK, dtype=np.uint64)
+            taken += more.tolist()
+        self._seed_stack = taken[n:][::-1]
+        return np.array(taken[:n], np.uint64)
+
+    def _next_seed(self) -> int:
+        """The stream's next seed: ``int(self._seeds(1, None)[0])``, sooner."""
+        stack = self._seed_stack
+        if not stack:
+            more = self._rng.integers(0, 2**64, size=_SEED_BLOCK, dtype=np.uint64)
+            stack = self._seed_stack = more[::-1].tolist()
+        return stack.pop()
 
     def _list(self, ids: np.ndarray, kind: int) -> list[Any]:
         """The list of the ids (``kind == IDS``) or pieces (``PIECES``) of an id array."""
         return list_of(ids, self._addresses[kind])  # type: ignore[no-any-return]
 
-    def _in_workspace(self, data: bytes, alpha: float, seed: np.uint64, kind: int) -> list[Any]:
+    def _in_workspace(
+        self, data: bytes, alpha: float, seed: int | np.uint64, kind: int
+    ) -> list[Any]:
         """The ids or pieces (``kind``) of ``data`` (at most ``_SHORT_BYTES`` bytes),
         segmented in the workspace: best (``alpha < 0``) or sampled."""
         if alpha < 0:
@@ -353,7 +369,14 @@ class Tokenizer:
         checked, sampled or long."""
         data = _check_text(text)
         a = _check_alpha(alpha)
-        s = self._seeds(1, seed)[0] if a >= 0 else np.uint64(0)
+        s: int | np.uint64 = 0
+        if a >= 0:  # the seed of default_rng(seed)'s first draw, or the stream's next one
+            if seed is None:
+                s = self._next_seed()
+            elif type(seed) is int and seed >= 0:
+                s = first_draw(seed)
+            else:
+                s = self._seeds(1, seed)[0]
         if not data:
             return []
         if len(data) <= _SHORT_BYTES:
@@ -480,9 +503,13 @@ class Tokenizer:
         if data.isascii():
             char_offsets = byte_offsets
         else:
-            # before[k] = number of characters that start in data[:k]
-            before = chars_before(np.frombuffer(data, np.uint8)).tolist()
-            char_offsets = [(before[s + 1] - 1, before[e]) for s, e in byte_offsets]
+            # a token ends after the characters that start in it and before it; it starts at
+            # the character its first byte starts, or is inside (a continuation byte)
+            starts = [len(p.translate(None, _CONTINUATION)) for p in tokens]
+            char_ends = list(accumulate(starts))
+            char_offsets = [
+                (e - c - (p[0] & 0xC0 == 0x80), e) for p, c, e in zip(tokens, starts, char_ends)
+            ]
         return Encoding(data.decode(), ids, tokens, byte_offsets, char_offsets)
 
     def lattice(self, text: str, alpha: float = 1.0) -> Lattice:
@@ -568,7 +595,7 @@ class Tokenizer:
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         n = len(texts)
         seeds = self._seeds(n, seed) if a >= 0 else None
-        n_shards = min(n, num_threads * 8) if num_threads > 1 else min(n, 1)
+        n_shards = min(n, num_threads * _SHARDS_PER_THREAD) if num_threads > 1 else min(n, 1)
         bounds = [n * k // n_shards for k in range(n_shards + 1)] if n else [0]
         vocab = self._vocab
 
@@ -642,9 +669,9 @@ class Tokenizer:
 
 
 def _restore(
-    model: dict[str, list[Any]], rng: np.random.Generator, seed_block: np.ndarray
+    model: dict[str, list[Any]], rng: np.random.Generator, seed_stack: list[int]
 ) -> Tokenizer:
     """A pickled :class:`Tokenizer` (see ``Tokenizer.__reduce__``)."""
     tok = Tokenizer(model)
-    tok._rng, tok._seed_block = rng, seed_block
+    tok._rng, tok._seed_stack = rng, seed_stack
     return tok

@@ -73,6 +73,12 @@ def _check_text(tok: Tokenizer, text: str) -> None:
     ends = [0] + [b for _, b in enc.byte_offsets]
     assert [a for a, _ in enc.byte_offsets] == ends[:-1]  # contiguous, from 0
     assert ends[-1] == len(nfc.encode())
+    # a character span: the characters a token's bytes belong to; before[k] = the number of
+    # characters that start in the first k bytes
+    before = [0]
+    for byte in nfc.encode():
+        before.append(before[-1] + (byte & 0xC0 != 0x80))
+    assert enc.char_offsets == [(before[a + 1] - 1, before[b]) for a, b in enc.byte_offsets]
     sampled = tok.encode(text, alpha=0.5, seed=7)
     assert sampled == tok.encode(text, alpha=0.5, seed=7)  # same seed, same ids
     assert tok.decode(sampled) == nfc

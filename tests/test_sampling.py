@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from bytepiece_core import Tokenizer
+from bytepiece_core._seeding import first_draw
 from bytepiece_core.model import dump_model
 
 SINGLE_BYTES = {bytes([b]): 1 for b in range(256)}
@@ -80,6 +81,17 @@ def test_a_seed_gives_the_stream_numpy_documents(tok: Tokenizer, seed: int) -> N
     text = "abcdabcd\nabcab"
     batch = tok.encode_batch([text], alpha=0.5, seed=seed)
     assert tok.encode(text, alpha=0.5, seed=seed) == batch[0]
+
+
+def test_first_draw_is_numpys() -> None:
+    """A call's seed is made without NumPy's generator (``_seeding``), and must be its first
+    draw: seeds of one and two 32-bit words, at the edges, and past 2**64 (NumPy's way)."""
+    rng = np.random.default_rng(12)
+    edges = [0, 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**63, 2**64 - 1, 2**64, 2**90 + 1]
+    seeds = edges + rng.integers(0, 2**32, 300).tolist() + rng.integers(0, 2**63, 300).tolist()
+    for seed in seeds:
+        want = int(np.random.default_rng(seed).integers(0, 2**64, dtype=np.uint64))
+        assert first_draw(seed) == want, seed
 
 
 def test_batch_sampling_does_not_depend_on_threads(tok: Tokenizer) -> None:
