@@ -227,6 +227,7 @@ def _emit_path(route, value, m, shift, ids_out, ends_out, first):  # pragma: no 
 def _segment(
     data,
     doc_offsets,
+    gap,
     newline_chunks,
     cells,
     pairs,
@@ -239,6 +240,8 @@ def _segment(
 ):  # pragma: no cover - compiled
     """Segment every document; returns the number of tokens written.
 
+    gap               : int                separator bytes after each document: document ``d``
+                                           is ``data[doc_offsets[d]:doc_offsets[d + 1] - gap]``
     seeds             : uint64[n_docs]   sampling seed of each document (unused when alpha < 0)
     ids_out           : int32[>= n_bytes]  token ids, documents one after another
     ends_out          : int64[>= n_bytes]  token end byte, relative to its document (or empty)
@@ -255,7 +258,7 @@ def _segment(
         doc_token_offsets[0] = 0
     for d in range(n_docs):
         start = 0 if single else doc_offsets[d]
-        stop = len(data) if single else doc_offsets[d + 1]
+        stop = len(data) if single else doc_offsets[d + 1] - gap
         state = seeds[d] if alpha >= 0 else np.uint64(0)
         lo = start
         while lo < stop:
@@ -269,6 +272,53 @@ def _segment(
         if doc_token_offsets.shape[0] > 0:
             doc_token_offsets[d + 1] = written
     return written
+
+
+@kernel
+def _segment_joined(
+    joined, cells, pairs, value, alpha, seeds, doc_offsets, ids_out, doc_token_offsets
+):  # pragma: no cover - compiled
+    """Segment documents joined with a NUL byte between each two, with tokenization chunks:
+    how ``encode_batch`` passes a shard of texts (one join and one encoding of a shard's texts
+    costs a fraction of one of each text, and the documents are found here, without the GIL).
+
+    joined            : uint8[m]           the documents' bytes, each but the last followed by 0
+    doc_offsets       : int64[n_docs + 1]  receives where each document starts (and, last,
+                                           ``m + 1``)
+    ids_out           : int32[>= m]        token ids, documents one after another
+    doc_token_offsets : int64[n_docs + 1]  receives each document's token range
+
+    Returns the number of tokens, or -1 if ``joined`` does not hold exactly ``n_docs - 1``
+    zero bytes (a document held one of its own): then nothing is segmented.
+    """
+    m = len(joined)
+    n_seps = doc_offsets.shape[0] - 2
+    found = 0
+    for i in range(m):
+        if joined[_U64(i)] == 0:
+            found += 1
+            if found > n_seps:
+                return -1
+            doc_offsets[found] = i + 1
+    if found != n_seps:
+        return -1
+    doc_offsets[0] = 0
+    doc_offsets[n_seps + 1] = m + 1
+    no_ends = np.empty(0, np.int64)
+    return _segment(
+        joined,
+        doc_offsets,
+        1,
+        True,
+        cells,
+        pairs,
+        value,
+        alpha,
+        seeds,
+        ids_out,
+        no_ends,
+        doc_token_offsets,
+    )
 
 
 @kernel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize", "split_chunks", "to_utf8"]
+__all__ = ["check_text", "normalize", "split_chunks", "to_utf8"]
 
 
 def normalize(text: str) -> str:
@@ -31,6 +31,14 @@ def to_utf8(text: str, *, argument: str = "text") -> bytes:
             f"{bad!r} at index {exc.start}; text must be valid Unicode (decode your input "
             "with errors='replace' or 'ignore' first)"
         ) from None
+
+
+def check_text(text: object, argument: str = "text") -> bytes:
+    """The NFC UTF-8 bytes of ``text``; a non-``str`` or a lone surrogate is an error that names
+    ``argument``."""
+    if not isinstance(text, str):
+        raise TypeError(f"{argument} must be a str, not {type(text).__name__}")
+    return to_utf8(normalize(text), argument=argument)
 
 
 _CHUNKS = {

@@ -6,17 +6,17 @@ import math
 import numbers
 import os
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 
+from ._batch import join_texts, map_shards, prepare_texts, shard_bounds
 from ._kernels_segment import IDS, PIECES, _encode_short, _sample_short, short_workspace
 from ._kernels_segment import SHORT_BYTES as _SHORT_BYTES
-from ._normalize import normalize, to_utf8
+from ._normalize import check_text
 from ._numba import entry_point
 from ._pylist import addresses_of, list_of, lists_of
 from ._seeding import first_draw
@@ -28,7 +28,6 @@ from .vocab import N_SPECIAL, Segmentation, Vocab
 __all__ = ["Encoding", "TokenBatch", "Tokenizer", "UnknownPieceError"]
 
 SeedLike = int | np.random.Generator | None
-T = TypeVar("T")
 
 
 class UnknownPieceError(KeyError):
@@ -103,9 +102,6 @@ class TokenBatch:
         return cls(ids.astype(np.int32, copy=False), offsets)
 
 
-# encode_batch cuts a batch into this many shards a thread (small enough that no thread is
-# left with a long tail of work at the end).
-_SHARDS_PER_THREAD = 8
 # The UTF-8 continuation bytes (10xxxxxx), which start no character.
 _CONTINUATION = bytes(range(0x80, 0xC0))
 # Seeds of the tokenizer's own sampling stream are drawn this many at a time.
@@ -132,33 +128,29 @@ def _check_alpha(alpha: Any) -> float:
     return value
 
 
-def _prepare_texts(texts: Sequence[Any], lo: int, hi: int) -> list[bytes]:
-    """NFC UTF-8 bytes of ``texts[lo:hi]`` (ASCII texts are their own NFC); a non-str text or
-    a lone surrogate raises the error of :func:`_check_text`, naming the text's index."""
-    chunk = texts[lo:hi] if isinstance(texts, (list, tuple)) else [texts[i] for i in range(lo, hi)]
-    # str's own methods, unbound: they refuse what is not a str (TypeError), and a subclass
-    # of str cannot change what they do
-    encode, isascii, normalize = str.encode, str.isascii, unicodedata.normalize
-    try:
-        return [encode(t) if isascii(t) else encode(normalize("NFC", t)) for t in chunk]
-    except (TypeError, UnicodeEncodeError):
-        return [_check_text(texts[i], f"texts[{i}]") for i in range(lo, hi)]
+def _generator(seed: Any, argument: str = "seed") -> np.random.Generator:
+    """``numpy.random.default_rng(seed)``, with an error that names ``argument`` for what it
+    does not take."""
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"{argument} must be a non-negative integer, a numpy.random.Generator or None, "
+            f"not {type(seed).__name__}"
+        )
+    if seed < 0:
+        raise ValueError(f"{argument} must be a non-negative integer, got {seed}")
+    return np.random.default_rng(seed)
 
 
 def _nfc_utf8(text: str) -> bytes:
-    """The NFC UTF-8 bytes of a ``str``, as :func:`_check_text` gives them, sooner."""
+    """The NFC UTF-8 bytes of a ``str``, as :func:`check_text` gives them, sooner."""
     if text.isascii():
         return text.encode()
     try:
         return unicodedata.normalize("NFC", text).encode()
     except UnicodeEncodeError:  # a lone surrogate: the explanatory error
-        return _check_text(text)
-
-
-def _check_text(text: Any, argument: str = "text") -> bytes:
-    if not isinstance(text, str):
-        raise TypeError(f"{argument} must be a str, not {type(text).__name__}")
-    return to_utf8(normalize(text), argument=argument)
+        return check_text(text)
 
 
 class Tokenizer:
@@ -213,7 +205,7 @@ class Tokenizer:
             self._piece2id[name] = i
         self._counts = counts
         self.vocab_size: int = len(by_id) + N_SPECIAL
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng() if seed is None else _generator(seed)
         # seeds drawn ahead from the stream and not used yet, the next one last
         self._seed_stack: list[int] = []
 
@@ -288,7 +280,7 @@ class Tokenizer:
     def set_seed(self, seed: int | None) -> None:
         """Reseed the sampling stream (``None`` leaves it as it is, like the reference)."""
         if seed is not None:
-            self._rng = np.random.default_rng(seed)
+            self._rng = _generator(seed)
             self._seed_stack = []  # drawn ahead from the stream, unused
 
     def piece_to_id(self, p: bytes | str) -> int:
@@ -335,7 +327,7 @@ class Tokenizer:
             # costs half as much as building the Generator
             return np.random.PCG64(seed).random_raw(n)  # type: ignore[no-any-return]
         if seed is not None:
-            return np.random.default_rng(seed).integers(0, 2**64, size=n, dtype=np.uint64)
+            return _generator(seed).integers(0, 2**64, size=n, dtype=np.uint64)
         taken = self._seed_stack[::-1]  # in the stream's order
         if n > len(taken):
             more = self._rng.integers(0, 2**64, size=n - len(taken) + _SEED_BLOCK, dtype=np.uint64)
@@ -367,7 +359,7 @@ class Tokenizer:
     def _other(self, text: Any, alpha: Any, seed: SeedLike, kind: int) -> list[Any]:
         """The ids or pieces (``kind``) of ``text`` for arguments off ``encode``'s hot path:
         checked, sampled or long."""
-        data = _check_text(text)
+        data = check_text(text)
         a = _check_alpha(alpha)
         s: int | np.uint64 = 0
         if a >= 0:  # the seed of default_rng(seed)'s first draw, or the stream's next one
@@ -467,7 +459,7 @@ class Tokenizer:
                 try:
                     data = unicodedata.normalize("NFC", text).encode()
                 except UnicodeEncodeError:  # a lone surrogate: the explanatory error
-                    data = _check_text(text)
+                    data = check_text(text)
             n = len(data)
             if 1 < n <= _SHORT_BYTES:
                 ids = self._short_kernel(data, self._work, IDS)
@@ -494,7 +486,7 @@ class Tokenizer:
         >>> enc.byte_offsets, enc.char_offsets
         ([(0, 2), (2, 3), (3, 4)], [(0, 2), (2, 3), (2, 3)])
         """
-        data = _check_text(text)
+        data = check_text(text)
         ids = self.encode(text, alpha=alpha, seed=seed)
         pieces = self._vocab.pieces
         tokens = [pieces[i] for i in ids]
@@ -530,7 +522,7 @@ class Tokenizer:
             raise ValueError(
                 f"alpha must be >= 0 for a lattice (0: uniform over segmentations), got {a}"
             )
-        data = _check_text(text)
+        data = check_text(text)
         seg = self._vocab.segment((data, np.array([0, len(data)], np.int64)), newline_chunks=True)
         return build_lattice(self._vocab, data, a, seg.ends)
 
@@ -595,15 +587,20 @@ class Tokenizer:
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         n = len(texts)
         seeds = self._seeds(n, seed) if a >= 0 else None
-        n_shards = min(n, num_threads * _SHARDS_PER_THREAD) if num_threads > 1 else min(n, 1)
-        bounds = [n * k // n_shards for k in range(n_shards + 1)] if n else [0]
+        bounds = shard_bounds(n, num_threads)
+        n_shards = len(bounds) - 1
         vocab = self._vocab
 
         def segment(shard: int) -> Segmentation:
             lo, hi = bounds[shard], bounds[shard + 1]
             shard_seeds = None if seeds is None else seeds[lo:hi]
+            joined = join_texts(texts, lo, hi)
+            if joined is not None:
+                seg = vocab.segment_joined(joined, hi - lo, alpha=a, seeds=shard_seeds)
+                if seg is not None:
+                    return seg
             return vocab.segment(
-                _prepare_texts(texts, lo, hi),
+                prepare_texts(texts, lo, hi),
                 newline_chunks=True,
                 alpha=a,
                 seeds=shard_seeds,
@@ -617,25 +614,16 @@ class Tokenizer:
             seg = segment(shard)
             return lists_of(seg.ids, seg.doc_token_offsets, ints, bos, eos)  # type: ignore[no-any-return]
 
-        # Each thread prepares a shard's texts, runs the kernel (which releases the GIL) and
-        # builds the shard's lists, so one thread's Python work overlaps the others' kernels;
-        # shards are small enough that no thread is left with a long tail of work at the end.
-        shards = range(len(bounds) - 1)
+        # A thread joins a shard's texts (holding the GIL), segments them (without it) and
+        # builds the shard's lists (with it), so one thread's Python work overlaps the other
+        # threads' kernels; the shards shrink towards the end, so the threads finish together.
         if as_arrays:
-            parts = self._map(segment, shards, num_threads, n_shards)
+            parts = map_shards(segment, n_shards, num_threads)
             return TokenBatch.concatenate(parts, add_bos, add_eos)
         result: list[list[int]] = []
-        for part in self._map(lists, shards, num_threads, n_shards):
+        for part in map_shards(lists, n_shards, num_threads):
             result += part
         return result
-
-    @staticmethod
-    def _map(fn: Callable[[int], T], shards: range, num_threads: int, n_shards: int) -> list[T]:
-        """``[fn(s) for s in shards]``, on ``num_threads`` threads when there are several."""
-        if num_threads == 1 or n_shards <= 1:
-            return [fn(s) for s in shards]
-        with ThreadPoolExecutor(max_workers=num_threads) as pool:
-            return list(pool.map(fn, shards))
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of a sequence of ids (special tokens are skipped; broken UTF-8 is dropped).

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels_segment import _encode, _pair_cells, _segment
+from ._kernels_segment import _encode, _pair_cells, _segment, _segment_joined
 from ._kernels_trie import _build_double_array, _build_plain_trie
 from .model import N_SPECIAL
 
@@ -131,6 +131,7 @@ class Vocab:
         n = _segment(
             data,
             doc_offsets,
+            0,
             newline_chunks,
             self.cells,
             self.pairs,
@@ -142,6 +143,50 @@ class Vocab:
             doc_tokens,
         )
         return Segmentation(ids[:n], ends[:n] if with_ends else ends, doc_tokens)
+
+    def segment_joined(
+        self, joined: bytes, n_docs: int, *, alpha: float = -1.0, seeds: np.ndarray | None = None
+    ) -> Segmentation | None:
+        """Segment ``n_docs`` documents joined with a NUL byte between each two, with
+        tokenization chunks (sampled when ``alpha >= 0``, one seed per document), as
+        ``segment`` would the documents themselves without their token ends; ``None`` if
+        ``joined`` holds another number of NUL bytes (a document holds one of its own).
+
+        >>> v = Vocab.from_pieces([bytes([b]) for b in range(256)] + [b"ab"], [1] * 256 + [3])
+        >>> seg = v.segment_joined(b"ab\\x00\\x00abc", 3)
+        >>> [[v.pieces[i] for i in seg.doc_ids(d)] for d in range(3)]
+        [[b'ab'], [], [b'ab', b'c']]
+        >>> v.segment_joined(b"a\\x00b", 1) is None
+        True
+        """
+        if alpha >= 0:
+            if seeds is None or len(seeds) != n_docs:
+                raise ValueError("sampling (alpha >= 0) needs one seed per document")
+        else:
+            seeds = _NO_SEEDS
+        if n_docs == 0:
+            return (
+                Segmentation(np.zeros(0, np.int32), _NO_ENDS, np.zeros(1, np.int64))
+                if not joined
+                else None
+            )
+        doc_offsets = np.empty(n_docs + 1, np.int64)
+        ids = np.empty(len(joined), np.int32)
+        doc_tokens = np.empty(n_docs + 1, np.int64)
+        n = _segment_joined(
+            joined,
+            self.cells,
+            self.pairs,
+            self.value,
+            float(alpha),
+            seeds,
+            doc_offsets,
+            ids,
+            doc_tokens,
+        )
+        if n < 0:
+            return None
+        return Segmentation(ids[:n], _NO_ENDS, doc_tokens)
 
     def encode_bytes(self, data: bytes, alpha: float = -1.0, seed: int = 0) -> np.ndarray:
         """Token ids of one document with tokenization chunks (sampled when ``alpha >= 0``)."""

@@ -7,6 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bytepiece_core import ModelError, Tokenizer, UnknownPieceError
@@ -161,3 +162,33 @@ def test_bad_entry_shapes() -> None:
     model["YQ=="] = ["100", "a", 1]
     with pytest.raises(ModelError, match="non-integer id"):
         Tokenizer(model)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "message"),
+    [
+        (-1, ValueError, "seed must be a non-negative integer, got -1"),
+        (
+            "7",
+            TypeError,
+            "seed must be a non-negative integer, a numpy.random.Generator or None, not str",
+        ),
+        (1.5, TypeError, "not float"),
+        (True, TypeError, "not bool"),
+    ],
+)
+def test_seed_errors_name_the_argument(
+    tok: Tokenizer, seed: object, error: type[Exception], message: str
+) -> None:
+    for call in (
+        lambda: tok.encode("ab", alpha=0.1, seed=seed),  # type: ignore[arg-type]
+        lambda: tok.tokenize("ab" * 600, alpha=0.1, seed=seed),  # type: ignore[arg-type]
+        lambda: tok.encode_batch(["ab"], alpha=0.1, seed=seed),  # type: ignore[arg-type]
+        lambda: tok.set_seed(seed),  # type: ignore[arg-type]
+        lambda: Tokenizer(tok.to_dict(), seed=seed),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(error, match=message):
+            call()
+    assert tok.encode("ab", alpha=0.1, seed=np.random.default_rng(3)) == tok.encode(
+        "ab", alpha=0.1, seed=np.random.default_rng(3)
+    )
