@@ -223,6 +223,47 @@ def _emit_path(route, value, m, shift, ids_out, ends_out, first):  # pragma: no 
     return count
 
 
+@kernel_inline
+def _segment_docs(
+    data,
+    doc_offsets,
+    gap,
+    newline_chunks,
+    cells,
+    pairs,
+    value,
+    alpha,
+    seeds,
+    ids_out,
+    ends_out,
+    doc_token_offsets,
+):  # pragma: no cover - compiled
+    """The loop of :func:`_segment`."""
+    single = doc_offsets.shape[0] == 0
+    n_docs = 1 if single else doc_offsets.shape[0] - 1
+    cap = 256
+    scores, route = _scratch(cap)
+    written = 0
+    if doc_token_offsets.shape[0] > 0:
+        doc_token_offsets[0] = 0
+    for d in range(n_docs):
+        start = 0 if single else doc_offsets[d]
+        stop = len(data) if single else doc_offsets[d + 1] - gap
+        state = seeds[d] if alpha >= 0 else np.uint64(0)
+        lo = start
+        while lo < stop:
+            hi = _chunk_end(data, lo, stop) if newline_chunks else stop
+            if hi - lo > cap:
+                cap = hi - lo
+                scores, route = _scratch(cap)
+            state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
+            written += _emit_path(route, value, hi - lo, lo - start, ids_out, ends_out, written)
+            lo = hi
+        if doc_token_offsets.shape[0] > 0:
+            doc_token_offsets[d + 1] = written
+    return written
+
+
 @kernel
 def _segment(
     data,
@@ -249,29 +290,17 @@ def _segment(
 
     Scratch space is sized to the longest chunk, so it stays in cache on long texts.
     """
-    single = doc_offsets.shape[0] == 0
-    n_docs = 1 if single else doc_offsets.shape[0] - 1
-    cap = 256
-    scores, route = _scratch(cap)
-    written = 0
-    if doc_token_offsets.shape[0] > 0:
-        doc_token_offsets[0] = 0
-    for d in range(n_docs):
-        start = 0 if single else doc_offsets[d]
-        stop = len(data) if single else doc_offsets[d + 1] - gap
-        state = seeds[d] if alpha >= 0 else np.uint64(0)
-        lo = start
-        while lo < stop:
-            hi = _chunk_end(data, lo, stop) if newline_chunks else stop
-            if hi - lo > cap:
-                cap = hi - lo
-                scores, route = _scratch(cap)
-            state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
-            written += _emit_path(route, value, hi - lo, lo - start, ids_out, ends_out, written)
-            lo = hi
-        if doc_token_offsets.shape[0] > 0:
-            doc_token_offsets[d + 1] = written
-    return written
+    # the best path is compiled apart, with alpha a constant: its loop has no sampling branch
+    # (as in _encode), which spares ~7% of the time on many short documents
+    if alpha < 0:
+        return _segment_docs(
+            data, doc_offsets, gap, newline_chunks, cells, pairs, value, -1.0, seeds, ids_out,
+            ends_out, doc_token_offsets,
+        )  # fmt: skip
+    return _segment_docs(
+        data, doc_offsets, gap, newline_chunks, cells, pairs, value, alpha, seeds, ids_out,
+        ends_out, doc_token_offsets,
+    )  # fmt: skip
 
 
 @kernel

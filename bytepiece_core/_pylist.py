@@ -21,13 +21,58 @@ and the wrapper raises the error it set.
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
 import numpy as np
+from llvmlite import ir
 from numba.core import cgutils, types
 from numba.core.extending import box, intrinsic, models, register_model
 
 from ._numba import list_kernel, list_kernel_inline
 
 __all__ = ["addresses_of", "list_of", "lists_of"]
+
+
+def _items_offset() -> int | None:
+    """Where a list object keeps the pointer to its items (``PyListObject.ob_item``, after the
+    object's header of three words), if this interpreter's lists are laid out so."""
+    offset = 3 * ctypes.sizeof(ctypes.c_void_p)
+    probe = [object()]
+    items = ctypes.c_void_p.from_address(id(probe) + offset).value
+    if items and ctypes.c_void_p.from_address(items).value == id(probe[0]):
+        return offset
+    return None
+
+
+# A new list's empty slots are filled by writing the item pointers into its item array, as
+# the C API's PyList_SET_ITEM does, where the layout is the one checked here (else by calling
+# PyList_SetItem); a reference is taken by adding one to the object's count, as Py_INCREF does
+# before CPython 3.12 (from 3.12 on, where some objects are immortal, by calling Py_IncRef).
+# Numba caches the compiled kernels per Python version.
+_ITEMS = _items_offset()
+_PLAIN_REFCOUNT = sys.version_info < (3, 12)
+
+
+def _incref(builder, pyapi, obj):  # type: ignore[no-untyped-def]
+    """A new reference to ``obj`` (the GIL is held)."""
+    if not _PLAIN_REFCOUNT:
+        pyapi.incref(obj)
+        return
+    count = builder.bitcast(obj, ir.IntType(64).as_pointer())
+    builder.store(builder.add(builder.load(count), ir.Constant(ir.IntType(64), 1)), count)
+
+
+def _store(builder, pyapi, lst, k, obj):  # type: ignore[no-untyped-def]
+    """``lst[k] = obj`` into an empty slot of a new list, handing over a reference to ``obj``."""
+    if _ITEMS is None:
+        pyapi.list_setitem(lst, k, obj)
+        return
+    slot = builder.gep(
+        builder.bitcast(lst, ir.IntType(8).as_pointer()), [ir.Constant(ir.IntType(64), _ITEMS)]
+    )
+    items = builder.load(builder.bitcast(slot, pyapi.pyobj.as_pointer().as_pointer()))
+    builder.store(obj, builder.gep(items, [k]))
 
 
 class PyListType(types.Opaque):
@@ -85,8 +130,8 @@ def set_item(typingctx, lst, k, address):  # type: ignore[no-untyped-def]
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         pyapi = context.get_python_api(builder)
         obj = builder.inttoptr(args[2], pyapi.pyobj)
-        pyapi.incref(obj)
-        pyapi.list_setitem(args[0], args[1], obj)
+        _incref(builder, pyapi, obj)
+        _store(builder, pyapi, args[0], args[1], obj)
         return context.get_dummy_value()
 
     return types.void(pylist, types.intp, types.int64), codegen
@@ -97,7 +142,7 @@ def set_list(typingctx, outer, k, inner):  # type: ignore[no-untyped-def]
     """``outer[k] = inner``, handing the kernel's reference to ``inner`` over to ``outer``."""
 
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
-        context.get_python_api(builder).list_setitem(args[0], args[1], args[2])
+        _store(builder, context.get_python_api(builder), args[0], args[1], args[2])
         return context.get_dummy_value()
 
     return types.void(pylist, types.intp, pylist), codegen
