@@ -13,7 +13,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from ._batch import join_texts, map_shards, prepare_texts, shard_bounds
+from ._batch import join_texts, map_shards, prepare_texts, shard_bounds, threads_for
 from ._kernels_segment import IDS, PIECES, _encode_short, _sample_short, short_workspace
 from ._kernels_segment import SHORT_BYTES as _SHORT_BYTES
 from ._normalize import check_text
@@ -562,7 +562,9 @@ class Tokenizer:
         num_threads: int | None = None,
         as_arrays: bool = False,
     ) -> list[list[int]] | TokenBatch:
-        """Token ids of many texts, segmented on ``num_threads`` threads (default: all cores).
+        """Token ids of many texts, segmented on ``num_threads`` threads (default: all cores;
+        one for a batch of fewer than 32,768 characters, where a thread costs more than it
+        saves).
 
         The kernel releases the GIL, so threads run in parallel. Results do not depend on the
         number of threads, sampled ones included (each text gets its own seed from the stream).
@@ -587,6 +589,7 @@ class Tokenizer:
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         n = len(texts)
         seeds = self._seeds(n, seed) if a >= 0 else None
+        num_threads = threads_for(texts, num_threads)
         bounds = shard_bounds(n, num_threads)
         n_shards = len(bounds) - 1
         vocab = self._vocab

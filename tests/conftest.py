@@ -19,3 +19,13 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"the shared/ folder is expected beside the checkout at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def threads_on_small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``encode_batch`` runs a batch of little text on one thread whatever ``num_threads``
+    says; the tests' batches are small, and must still run on the threads they ask for
+    (``tests/test_batch.py`` tests the rule itself)."""
+    from bytepiece_core import _batch
+
+    monkeypatch.setattr(_batch, "_THREADED_CHARS", 0)

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bytepiece_core import Tokenizer, _batch
-from bytepiece_core._batch import join_texts, map_shards, shard_bounds
+from bytepiece_core import tokenizer as tokenizer_module
+from bytepiece_core._batch import join_texts, map_shards, shard_bounds, threads_for
 from bytepiece_core.model import dump_model
 from bytepiece_core.vocab import Vocab
 
@@ -134,6 +135,27 @@ def test_batches_of_many_shards_give_what_encode_gives(
     assert batch.tolist() == want
     sampled = tok.encode_batch(texts, alpha=0.4, seed=3, num_threads=num_threads)
     assert sampled == tok.encode_batch(texts, alpha=0.4, seed=3, num_threads=1)
+
+
+def test_small_batches_stay_on_the_calling_thread(
+    tok: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_batch, "_THREADED_CHARS", 100)
+    assert threads_for(["a" * 60, "b" * 39], 4) == 1  # 99 characters
+    assert threads_for(["a" * 60, "b" * 40], 4) == 4
+    assert threads_for(["a"] * 100, 3) == 3  # as many texts: not counted
+    assert threads_for(["a", 3], 2) == 2  # the error is raised where the texts are prepared
+    used: list[int] = []
+
+    def spy(fn, n_shards, num_threads):  # type: ignore[no-untyped-def]
+        used.append(num_threads)
+        return map_shards(fn, n_shards, num_threads)
+
+    monkeypatch.setattr(tokenizer_module, "map_shards", spy)
+    texts = ["天气不错 ab"] * 10
+    assert tok.encode_batch(texts, num_threads=2) == [tok.encode(t) for t in texts]
+    assert tok.encode_batch(texts * 10, num_threads=2) == [tok.encode(t) for t in texts * 10]
+    assert used == [1, 2]
 
 
 def test_shard_bounds_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
