@@ -120,11 +120,7 @@ class Vocab:
             doc_offsets = np.zeros(len(docs) + 1, np.int64)
             np.cumsum(np.fromiter(map(len, docs), np.int64, len(docs)), out=doc_offsets[1:])
         n_docs = len(doc_offsets) - 1
-        if alpha >= 0:
-            if seeds is None or len(seeds) != n_docs:
-                raise ValueError("sampling (alpha >= 0) needs one seed per document")
-        else:
-            seeds = _NO_SEEDS
+        seeds = _kernel_seeds(alpha, seeds, n_docs)
         ids = np.empty(len(data), np.int32)
         ends = np.empty(len(data), np.int64) if with_ends else _NO_ENDS
         doc_tokens = np.empty(n_docs + 1, np.int64)
@@ -159,17 +155,11 @@ class Vocab:
         >>> v.segment_joined(b"a\\x00b", 1) is None
         True
         """
-        if alpha >= 0:
-            if seeds is None or len(seeds) != n_docs:
-                raise ValueError("sampling (alpha >= 0) needs one seed per document")
-        else:
-            seeds = _NO_SEEDS
-        if n_docs == 0:
-            return (
-                Segmentation(np.zeros(0, np.int32), _NO_ENDS, np.zeros(1, np.int64))
-                if not joined
-                else None
-            )
+        seeds = _kernel_seeds(alpha, seeds, n_docs)
+        if n_docs == 0:  # only b"" joins no document
+            if joined:
+                return None
+            return Segmentation(np.zeros(0, np.int32), _NO_ENDS, np.zeros(1, np.int64))
         doc_offsets = np.empty(n_docs + 1, np.int64)
         ids = np.empty(len(joined), np.int32)
         doc_tokens = np.empty(n_docs + 1, np.int64)
@@ -197,6 +187,16 @@ class Vocab:
         seeds = np.array([seed], np.uint64)
         seg = self.segment(flat, newline_chunks=True, alpha=alpha, seeds=seeds, with_ends=False)
         return seg.ids
+
+
+def _kernel_seeds(alpha: float, seeds: np.ndarray | None, n_docs: int) -> np.ndarray:
+    """The seeds a segmentation kernel takes: one per document when sampling (``alpha >= 0``),
+    none otherwise."""
+    if alpha < 0:
+        return _NO_SEEDS
+    if seeds is None or len(seeds) != n_docs:
+        raise ValueError("sampling (alpha >= 0) needs one seed per document")
+    return seeds
 
 
 # Empty arrays standing for "not needed" (kernels check the length and never write to them).

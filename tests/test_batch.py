@@ -231,3 +231,16 @@ def test_an_interrupt_in_the_calling_thread_waits_for_the_others() -> None:
         map_shards(fn, 100, 2)
     assert threading.active_count() == alive_before  # the helper has stopped
     assert len(finished) < 10
+
+
+def test_sampling_needs_one_seed_per_document() -> None:
+    vocab, _ = _random_vocab(0)
+    two_seeds = np.array([1, 2], np.uint64)
+    with pytest.raises(ValueError, match="one seed per document"):
+        vocab.segment_joined(b"a\x00b\x00c", 3, alpha=0.5, seeds=two_seeds)
+    with pytest.raises(ValueError, match="one seed per document"):
+        vocab.segment([b"a", b"b", b"c"], alpha=0.5, seeds=two_seeds)
+    with pytest.raises(ValueError, match="one seed per document"):
+        vocab.segment_joined(b"a", 1, alpha=0.0)
+    # without sampling the seeds are not read
+    assert vocab.segment_joined(b"a\x00b", 2, seeds=two_seeds[:1]) is not None
