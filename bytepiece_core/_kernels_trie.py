@@ -140,3 +140,72 @@ def _build_double_array(first_child, next_sibling, label, value, n_nodes):  # pr
     if size > cap:
         size = cap
     return base[:size].copy(), check[:size].copy(), dvalue[:size].copy()
+
+
+@kernel
+def _build_automaton(cells, value, states, outputs):  # pragma: no cover - compiled
+    """Fill the Aho-Corasick automaton of the trie ``cells`` (see ``_kernels_segment``).
+
+    value   : int32[n_cells]    piece id ending at each cell, -1 where none ends
+    states  : STATE[n_cells]    receives, for each cell, the trie's ``base`` and ``check`` and:
+              ``fail``, the cell of the longest proper suffix of the cell's bytes that is in
+              the trie, where that suffix has two bytes or more (-1 otherwise: the one-byte
+              case is the pair table's, ``_pair_cells``); ``out``, the id of the longest
+              piece of two bytes or more that ends the cell's bytes (the cell's own piece
+              included), -1 if none
+    outputs : OUTPUT[n_ids]     receives, for each piece of two bytes or more, its ``length``
+              and ``logp`` and ``next``, the id of the next shorter such piece that ends it
+              (-1 if none): the pieces ending where a walk stands, longest first
+
+    The trie must hold all 256 single bytes. Cells are visited breadth first, so a suffix's
+    links are set before they are needed.
+    """
+    n = cells.shape[0]
+    depth = np.zeros(n, np.int32)
+    fail = np.zeros(n, np.int32)
+    link = np.full(n, -1, np.int32)  # the cell of ``out``
+    queue = np.empty(n, np.int32)
+    head, tail = 0, 0
+    for i in range(n):
+        states[i].base = cells[i].base
+        states[i].check = cells[i].check
+        states[i].fail = -1
+        states[i].out = -1
+    root_base = cells[0].base
+    for b in range(256):
+        depth[root_base + b] = 1
+        queue[tail] = root_base + b
+        tail += 1
+    while head < tail:
+        s = queue[head]
+        head += 1
+        f = fail[s]
+        if depth[f] >= 2:
+            states[s].fail = f
+            link[s] = f if value[f] >= 0 else link[f]
+        if depth[s] >= 2 and value[s] >= 0:
+            link_id = value[link[s]] if link[s] >= 0 else -1
+            k = value[s]
+            outputs[k].next = link_id
+            outputs[k].length = depth[s]
+            outputs[k].logp = cells[s].logp
+            states[s].out = k
+        elif link[s] >= 0:
+            states[s].out = value[link[s]]
+        base = cells[s].base
+        if base <= 0:  # a leaf
+            continue
+        for b in range(256):
+            c = base + b
+            if c >= n or cells[c].check != s:
+                continue
+            depth[c] = depth[s] + 1
+            g = f  # the longest proper suffix of the child: a suffix of s followed by b
+            while True:
+                t = cells[g].base + b
+                if t < n and cells[t].check == g:
+                    fail[c] = t
+                    break
+                g = fail[g]  # ends at the root, which has every byte
+            queue[tail] = c
+            tail += 1

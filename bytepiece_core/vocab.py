@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
 from ._kernels_segment import _encode, _pair_cells, _segment, _segment_joined
-from ._kernels_trie import _build_double_array, _build_plain_trie
+from ._kernels_trie import _build_automaton, _build_double_array, _build_plain_trie
 from .model import N_SPECIAL
 
 __all__ = ["Segmentation", "Vocab"]
 
 ALL_BYTES = frozenset(bytes([b]) for b in range(256))
 CELL_DTYPE = np.dtype([("base", np.int32), ("check", np.int32), ("logp", np.float64)])
+STATE_DTYPE = np.dtype(
+    [("base", np.int32), ("check", np.int32), ("fail", np.int32), ("out", np.int32)]
+)
+OUTPUT_DTYPE = np.dtype([("next", np.int32), ("length", np.int32), ("logp", np.float64)])
+
+
+class Automaton(NamedTuple):
+    """The Aho-Corasick automaton of a vocabulary's trie, for :meth:`Vocab.encode_bytes`
+    (the arrays are described in ``_kernels_segment``)."""
+
+    states: np.ndarray
+    outputs: np.ndarray
+    single_logp: np.ndarray
+    single_id: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -178,11 +194,28 @@ class Vocab:
             return None
         return Segmentation(ids[:n], _NO_ENDS, doc_tokens)
 
+    @cached_property
+    def automaton(self) -> Automaton:
+        """The Aho-Corasick automaton of the trie, made on first use (~10 ms for 16k pieces,
+        ~30 ms for 80k; 16 bytes a cell and a piece)."""
+        states = np.empty(len(self.cells), STATE_DTYPE)
+        outputs = np.zeros(self.size, OUTPUT_DTYPE)
+        _build_automaton(self.cells, self.value, states, outputs)
+        singles = self.cells[0]["base"] + np.arange(256)
+        automaton = Automaton(
+            states, outputs, self.cells["logp"][singles], self.value[singles].astype(np.int32)
+        )
+        for arr in automaton:
+            arr.flags.writeable = False
+        return automaton
+
     def encode_bytes(self, data: bytes, alpha: float = -1.0, seed: int = 0) -> np.ndarray:
         """Token ids of one document with tokenization chunks (sampled when ``alpha >= 0``)."""
         if alpha < 0:
+            a = self.automaton
             ids = np.empty(len(data), np.int32)
-            return ids[: _encode(data, self.cells, self.pairs, self.value, ids)]
+            n = _encode(data, a.states, a.outputs, self.pairs, a.single_logp, a.single_id, ids)
+            return ids[:n]
         flat = (data, np.array([0, len(data)], np.int64))
         seeds = np.array([seed], np.uint64)
         seg = self.segment(flat, newline_chunks=True, alpha=alpha, seeds=seeds, with_ends=False)

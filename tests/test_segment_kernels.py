@@ -126,3 +126,70 @@ def test_pair_table_points_at_two_byte_prefixes() -> None:
                 assert cell == cells[first]["base"] + b and cells[cell]["check"] == first
             else:
                 assert cell == free
+
+
+def _node_bytes(vocab: Vocab) -> dict[int, bytes]:
+    """The bytes spelled by every trie cell that is a node (root excluded)."""
+    cells, spelled, todo = vocab.cells, {}, [(0, b"")]
+    while todo:
+        node, text = todo.pop()
+        base = cells[node]["base"]
+        for b in range(256) if base > 0 else ():
+            child = base + b
+            if child < len(cells) and cells[child]["check"] == node:
+                spelled[child] = text + bytes([b])
+                todo.append((child, text + bytes([b])))
+    return spelled
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_automaton_links_follow_the_definition(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    extra = naive.random_vocab(rng, b"abc\xe4", 120, 6)
+    vocab, _ = _vocab(extra, rng.integers(1, 9, len(extra)).tolist())
+    states, outputs = vocab.automaton.states, vocab.automaton.outputs
+    spelled = _node_bytes(vocab)
+    cell_of = {text: cell for cell, text in spelled.items()}
+    id_of = {p: i for i, p in enumerate(vocab.pieces) if p}
+    for cell, text in spelled.items():
+        suffixes = [text[k:] for k in range(1, len(text) - 1)]  # proper, two bytes or more
+        nodes = [cell_of[s] for s in suffixes if s in cell_of]
+        assert states[cell]["fail"] == (nodes[0] if nodes else -1)
+        # the out chain: every piece of two bytes or more ending the text, longest first
+        want = [id_of[s] for s in [text, *suffixes] if s in id_of and len(s) >= 2]
+        chain, k = [], states[cell]["out"]
+        while k >= 0:
+            chain.append(int(k))
+            assert outputs[k]["length"] == len(vocab.pieces[k])
+            assert outputs[k]["logp"] == vocab.logp[k]
+            k = outputs[k]["next"]
+        assert chain == want
+    singles = vocab.cells[0]["base"] + np.arange(256)
+    assert [vocab.pieces[i] for i in vocab.automaton.single_id] == SINGLE_BYTES
+    assert vocab.automaton.single_logp.tolist() == vocab.cells["logp"][singles].tolist()
+
+
+def test_encode_bytes_hand_worked() -> None:
+    # The automaton reads "abcd" and then fails on "e": its fail link is "bcd" (not a piece),
+    # whose child "bcde" is; the best path is "a" + "bcde" (log(1/270) + log(9/270)) rather
+    # than "abcd" + "e" (log(4/270) + log(1/270)). Equal scores keep the longest last piece.
+    vocab, logp = _vocab([b"abcd", b"bcde", b"cd"], [4, 9, 1])
+    assert [vocab.pieces[i] for i in vocab.encode_bytes(b"abcde")] == [b"a", b"bcde"]
+    assert naive.viterbi(b"abcde", logp) == [b"a", b"bcde"]
+    vocab, _ = _vocab([b"ab", b"bc"], [4, 4])
+    assert [vocab.pieces[i] for i in vocab.encode_bytes(b"abc\n\nabc")] == [
+        b"a", b"bc", b"\n", b"\n", b"a", b"bc"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_encode_bytes_matches_naive_on_random_vocabularies(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    alphabet = b"ab\n\xe4\xb8 "
+    extra = naive.random_vocab(rng, alphabet, 80, 7)
+    counts = rng.integers(1, 4, len(extra)).tolist()  # few distinct counts: frequent ties
+    vocab, logp = _vocab(extra, counts)
+    for _ in range(40):
+        text = bytes(rng.choice(list(alphabet), size=int(rng.integers(0, 300))).tolist())
+        got = [vocab.pieces[i] for i in vocab.encode_bytes(text)]
+        assert got == [t for chunk in _byte_chunks(text) for t in naive.viterbi(chunk, logp)]

@@ -54,3 +54,20 @@ def test_vocab_size_matches_model(shared: Path) -> None:
     assert tok.vocab_size == 79896
     assert tok.id_to_piece(3) == b"\x00" and tok.id_to_piece(258) == b"\xff"
     assert [tok.id_to_piece(i) for i in range(3)] == ["<pad>", "<bos>", "<eos>"]
+
+
+def test_long_texts_segment_as_the_walks_do(
+    released: tuple[Tokenizer, list[dict]], shared: Path
+) -> None:
+    # Texts longer than the short ones go through the Aho-Corasick automaton (Vocab.encode_bytes);
+    # the reference's ids above cover 67 of them, and here whole corpora are compared with the
+    # walk per start position (Vocab.segment), which the short texts take.
+    import numpy as np
+
+    vocab = released[0]._vocab
+    for name in ("zh_pd199801.txt", "zh_reviews.txt", "en_kjv.txt", "code_py_stdlib.txt"):
+        data = unicodedata.normalize("NFC", (shared / "corpora" / name).read_text()[:150_000])
+        raw = data.encode()
+        flat = (raw, np.array([0, len(raw)], np.int64))
+        walks = vocab.segment(flat, newline_chunks=True, with_ends=False).ids
+        assert np.array_equal(vocab.encode_bytes(raw), walks), name
