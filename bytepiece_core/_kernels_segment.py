@@ -252,8 +252,14 @@ def _segment_docs(
     ids_out,
     ends_out,
     doc_token_offsets,
+    states,
+    outputs,
+    single_logp,
+    single_id,
 ):  # pragma: no cover - compiled
     """The loop of :func:`_segment`."""
+    automaton = states.shape[0] > 0 and alpha < 0
+    by_id = np.empty(0, np.int32)
     single = doc_offsets.shape[0] == 0
     n_docs = 1 if single else doc_offsets.shape[0] - 1
     cap = 256
@@ -271,8 +277,15 @@ def _segment_docs(
             if hi - lo > cap:
                 cap = hi - lo
                 scores, route = _scratch(cap)
-            state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
-            written += _emit_path(route, value, hi - lo, lo - start, ids_out, ends_out, written)
+            if automaton:
+                _relax_automaton(
+                    data, lo, hi - lo, states, outputs, pairs, single_logp, single_id, scores,
+                    route,
+                )  # fmt: skip
+                written += _emit_path(route, by_id, hi - lo, lo - start, ids_out, ends_out, written)
+            else:
+                state = _relax_chunk(data, lo, hi, cells, pairs, alpha, state, scores, route)
+                written += _emit_path(route, value, hi - lo, lo - start, ids_out, ends_out, written)
             lo = hi
         if doc_token_offsets.shape[0] > 0:
             doc_token_offsets[d + 1] = written
@@ -293,6 +306,10 @@ def _segment(
     ids_out,
     ends_out,
     doc_token_offsets,
+    states,
+    outputs,
+    single_logp,
+    single_id,
 ):  # pragma: no cover - compiled
     """Segment every document; returns the number of tokens written.
 
@@ -302,6 +319,8 @@ def _segment(
     ids_out           : int32[>= n_bytes]  token ids, documents one after another
     ends_out          : int64[>= n_bytes]  token end byte, relative to its document (or empty)
     doc_token_offsets : int64[n_docs + 1]  filled with each document's token range (or empty)
+    states, ...       : the automaton (:func:`_relax_automaton`) for the best path, or an
+                        empty ``states`` to walk the trie from every start position
 
     Scratch space is sized to the longest chunk, so it stays in cache on long texts.
     """
@@ -310,17 +329,18 @@ def _segment(
     if alpha < 0:
         return _segment_docs(
             data, doc_offsets, gap, newline_chunks, cells, pairs, value, -1.0, seeds, ids_out,
-            ends_out, doc_token_offsets,
+            ends_out, doc_token_offsets, states, outputs, single_logp, single_id,
         )  # fmt: skip
     return _segment_docs(
         data, doc_offsets, gap, newline_chunks, cells, pairs, value, alpha, seeds, ids_out,
-        ends_out, doc_token_offsets,
+        ends_out, doc_token_offsets, states, outputs, single_logp, single_id,
     )  # fmt: skip
 
 
 @kernel
 def _segment_joined(
-    joined, cells, pairs, value, alpha, seeds, doc_offsets, ids_out, doc_token_offsets
+    joined, cells, pairs, value, alpha, seeds, doc_offsets, ids_out, doc_token_offsets, states,
+    outputs, single_logp, single_id,
 ):  # pragma: no cover - compiled
     """Segment documents joined with a NUL byte between each two, with tokenization chunks:
     how ``encode_batch`` passes a shard of texts (one join and one encoding of a shard's texts
@@ -331,6 +351,7 @@ def _segment_joined(
                                            ``m + 1``)
     ids_out           : int32[>= m]        token ids, documents one after another
     doc_token_offsets : int64[n_docs + 1]  receives each document's token range
+    states, ...       : as in :func:`_segment`
 
     Returns the number of tokens, or -1 if ``joined`` does not hold exactly ``n_docs - 1``
     zero bytes (a document held one of its own): then nothing is segmented.
@@ -362,6 +383,10 @@ def _segment_joined(
         ids_out,
         no_ends,
         doc_token_offsets,
+        states,
+        outputs,
+        single_logp,
+        single_id,
     )
 
 

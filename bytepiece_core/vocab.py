@@ -128,6 +128,10 @@ class Vocab:
         ``docs`` is a sequence of bytes, or ``(data, doc_offsets)`` already flat. With
         ``newline_chunks`` a token never crosses the end of a newline run (tokenization);
         without it each document is one chunk (the trainer's re-splitting of pieces).
+
+        Tokenization (Viterbi with ``newline_chunks``) goes through :attr:`automaton`; the
+        trainer's re-splits, which make a vocabulary for each pass, and sampling walk the trie
+        from every start position. Both give the same segmentation.
         """
         if isinstance(docs, tuple):
             data, doc_offsets = docs
@@ -153,6 +157,7 @@ class Vocab:
             ids,
             ends,
             doc_tokens,
+            *(self.automaton if newline_chunks and alpha < 0 else _NO_AUTOMATON),
         )
         return Segmentation(ids[:n], ends[:n] if with_ends else ends, doc_tokens)
 
@@ -189,6 +194,7 @@ class Vocab:
             doc_offsets,
             ids,
             doc_tokens,
+            *(self.automaton if alpha < 0 else _NO_AUTOMATON),
         )
         if n < 0:
             return None
@@ -236,3 +242,8 @@ def _kernel_seeds(alpha: float, seeds: np.ndarray | None, n_docs: int) -> np.nda
 _NO_SEEDS = np.zeros(0, np.uint64)
 _NO_ENDS = np.zeros(0, np.int64)
 _NO_OFFSETS = np.zeros(0, np.int64)
+_NO_AUTOMATON = Automaton(
+    np.zeros(0, STATE_DTYPE), np.zeros(0, OUTPUT_DTYPE), np.zeros(0), np.zeros(0, np.int32)
+)
+for _arr in _NO_AUTOMATON:  # read-only as a vocabulary's, for one compiled signature
+    _arr.flags.writeable = False

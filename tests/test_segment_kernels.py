@@ -71,11 +71,18 @@ def test_viterbi_matches_naive_on_random_vocabularies(seed: int) -> None:
         bytes(rng.choice(list(b"ab\n\xe4\xb8"), size=int(rng.integers(0, 40))).tolist())
         for _ in range(50)
     ]
-    seg = vocab.segment(texts, newline_chunks=True)
+    seg = vocab.segment(texts, newline_chunks=True)  # through the automaton
     for d, text in enumerate(texts):
         got = [vocab.pieces[i] for i in seg.doc_ids(d)]
         want = [t for chunk in _byte_chunks(text) for t in naive.viterbi(chunk, logp)]
         assert got == want
+        lo, hi = seg.doc_token_offsets[d], seg.doc_token_offsets[d + 1]
+        assert seg.ends[lo:hi].tolist() == np.cumsum([len(t) for t in want]).tolist()
+    # the walks from every start position (the trainer's re-splits: one chunk a document)
+    chunks = [c for text in texts for c in _byte_chunks(text)]
+    walked = vocab.segment(chunks)
+    for d, chunk in enumerate(chunks):
+        assert [vocab.pieces[i] for i in walked.doc_ids(d)] == naive.viterbi(chunk, logp)
 
 
 def _byte_chunks(text: bytes) -> list[bytes]:
