@@ -25,8 +25,8 @@ The vocabulary holds all 256 single bytes, so the root's child for byte ``c`` is
 ``cells[0].base + c``; the kernels take that first step without a check.
 
 A best path is kept as one int64 ``route`` per end position: the start of the token ending
-there in the high 32 bits, its trie cell in the low 32 (``value`` gives its id), or, from
-:func:`_encode`, its id.
+there in the high 32 bits, its trie cell in the low 32 (``value`` gives its id), or, through
+the automaton, its id.
 
 Chunks: with ``newline_chunks`` a document is cut after every run of newlines (tokenization);
 without, each document is one chunk (the trainer re-splitting pieces). No token crosses a chunk,
@@ -39,8 +39,10 @@ unlike the others, hold the GIL.
 Within a chunk, matches are relaxed by start position and, for one start, by increasing end.
 For a fixed end that visits matches in increasing start, i.e. longest match first, the order
 the reference's Aho-Corasick automaton reports them in; with the strict ``>`` the longest of
-equally scored matches wins, as in the reference. :func:`_encode` goes end by end through the
-automaton instead, and sees the matches ending at each end longest first too.
+equally scored matches wins, as in the reference. The best path of tokenization (:func:`_encode`,
+:func:`_encode_short`, and :func:`_segment` given the automaton) goes end by end through the
+automaton instead, and sees the matches ending at each end longest first too; sampling and the
+trainer's re-splits walk the trie.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import numpy as np
 
 from ._mix import _splitmix64
 from ._numba import kernel, kernel_inline, list_kernel
+from ._kernels_trie import OUTPUT_DTYPE, STATE_DTYPE
 from ._pylist import drop, fill, is_null, new_list
 
 _NEWLINE = 10
@@ -489,22 +492,32 @@ def short_workspace(
     cells: np.ndarray,
     pairs: np.ndarray,
     value: np.ndarray,
+    automaton: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     id_addresses: np.ndarray,
     piece_addresses: np.ndarray,
 ) -> np.ndarray:
     """A workspace for :func:`_encode_short` and :func:`_sample_short`: one array of trie
-    cells (one argument to pass rather than two), holding ``cells``, then records viewed as
-    int64 slots -- the header, the scratch regions, the addresses of the Python objects the
-    kernels' lists hold (``_pylist``: the ids as ints, then the pieces, both indexed by id)
-    and a copy of ``pairs`` followed by ``value`` as int32 -- and last, the number of cells
-    and of ids. Whoever uses it keeps those objects alive."""
+    cells (one argument to pass rather than many), holding ``cells``, the automaton's
+    ``states`` and ``outputs`` and its ``single_logp`` and ``single_id`` (records of the same
+    size, viewed as their own), then records viewed as int64 slots -- the header, the scratch
+    regions, the addresses of the Python objects the kernels' lists hold (``_pylist``: the ids
+    as ints, then the pieces, both indexed by id) and a copy of ``pairs`` followed by
+    ``value`` as int32 -- and last, the number of cells and of ids. Whoever uses it keeps
+    those objects alive."""
+    states, outputs, single_logp, single_id = automaton
     n_cells, n_ids = cells.shape[0], id_addresses.shape[0]
+    start = _work_start(n_cells, n_ids)
     base = _HEADER + 3 * _SLOTS
     n_slots = base + 2 * n_ids + (pairs.shape[0] + value.shape[0] + 1) // 2
-    ws = np.zeros(n_cells + (n_slots + 1) // 2 + 1, cells.dtype)
+    ws = np.zeros(start + (n_slots + 1) // 2 + 1, cells.dtype)
     ws[:n_cells] = cells
+    ws[n_cells : 2 * n_cells].view(states.dtype)[:] = states
+    ws[2 * n_cells : 2 * n_cells + n_ids].view(outputs.dtype)[:] = outputs
+    singles = ws[2 * n_cells + n_ids : start]
+    singles[:128].view(np.float64)[:] = single_logp
+    singles[128:].view(np.int32)[:] = single_id
     ws[-1:].view(np.int64)[:] = n_cells, n_ids
-    work = ws[n_cells:-1].view(np.int64)
+    work = ws[start:-1].view(np.int64)
     work[base : base + n_ids] = id_addresses
     work[base + n_ids : base + 2 * n_ids] = piece_addresses
     int32 = work[base + 2 * n_ids :].view(np.int32)
@@ -513,10 +526,17 @@ def short_workspace(
     return ws
 
 
+@kernel_inline
+def _work_start(n_cells, n_ids):  # pragma: no cover - compiled
+    """Where a workspace's int64 slots start: after the cells, the states, the outputs and
+    the single bytes' scores and ids (192 records: 256 float64 and 256 int32)."""
+    return 2 * n_cells + n_ids + 192
+
+
 def short_calls(ws: np.ndarray) -> int:
     """The number of calls made into the :func:`short_workspace` ``ws`` so far."""
-    n_cells = int(ws[-1:].view(np.int64)[0])
-    return int(ws[n_cells:].view(np.int64)[0])
+    n_cells, n_ids = (int(x) for x in ws[-1:].view(np.int64))
+    return int(ws[_work_start(n_cells, n_ids) :].view(np.int64)[0])
 
 
 @list_kernel
@@ -537,17 +557,19 @@ def _encode_short(data, ws, kind):  # pragma: no cover - compiled
     """
     sizes = ws[ws.shape[0] - 1 :].view(np.int64)
     n_cells, n_ids = sizes[0], sizes[1]
-    cells = ws[:n_cells]
-    work = ws[n_cells : ws.shape[0] - 1].view(np.int64)
+    start = _work_start(n_cells, n_ids)
+    states = ws[n_cells : 2 * n_cells].view(STATE_DTYPE)
+    outputs = ws[2 * n_cells : 2 * n_cells + n_ids].view(OUTPUT_DTYPE)
+    single_logp = ws[2 * n_cells + n_ids : start - 64].view(np.float64)
+    single_id = ws[start - 64 : start].view(np.int32)
+    work = ws[start : ws.shape[0] - 1].view(np.int64)
     r = _SLOTS
     scores = work[_HEADER : _HEADER + r].view(np.float64)
     route = work[_HEADER + r : _HEADER + 2 * r]
     ids_out = work[_HEADER + 2 * r : _HEADER + 3 * r]
     base = _HEADER + 3 * r
     objects = work[base + kind * n_ids : base + (kind + 1) * n_ids]
-    table = work[base + 2 * n_ids :].view(np.int32)
-    pairs = table[:65536]
-    value = table[65536 : 65536 + n_cells]
+    pairs = work[base + 2 * n_ids :].view(np.int32)[:65536]
     while True:
         work[0] += 1
         call = work[0]
@@ -557,11 +579,10 @@ def _encode_short(data, ws, kind):  # pragma: no cover - compiled
         while lo < stop:
             hi = _chunk_end(data, lo, stop)
             m = hi - lo
-            scores[0] = 0.0
-            for i in range(1, m + 1):
-                scores[i] = -np.inf
-            _relax_best(data, lo, m, cells, pairs, scores, route)
-            written += _emit_path(route, value, m, 0, ids_out, work[:0], written)
+            _relax_automaton(
+                data, lo, m, states, outputs, pairs, single_logp, single_id, scores, route
+            )
+            written += _emit_path(route, work[:0], m, 0, ids_out, work[:0], written)
             lo = hi
         lst = new_list(written)
         if is_null(lst):
@@ -580,7 +601,7 @@ def _sample_short(data, ws, kind, alpha, seed):  # pragma: no cover - compiled
     sizes = ws[ws.shape[0] - 1 :].view(np.int64)  # the regions of _encode_short's workspace
     n_cells, n_ids = sizes[0], sizes[1]
     cells = ws[:n_cells]
-    work = ws[n_cells : ws.shape[0] - 1].view(np.int64)
+    work = ws[_work_start(n_cells, n_ids) : ws.shape[0] - 1].view(np.int64)
     r = _SLOTS
     scores = work[_HEADER : _HEADER + r].view(np.float64)
     route = work[_HEADER + r : _HEADER + 2 * r]

@@ -15,6 +15,12 @@ import numpy as np
 
 from ._numba import kernel
 
+# The automaton's records (_build_automaton), 16 bytes each like the trie's cells.
+STATE_DTYPE = np.dtype(
+    [("base", np.int32), ("check", np.int32), ("fail", np.int32), ("out", np.int32)]
+)
+OUTPUT_DTYPE = np.dtype([("next", np.int32), ("length", np.int32), ("logp", np.float64)])
+
 
 @kernel
 def _build_plain_trie(keys, offsets, order):  # pragma: no cover - compiled

@@ -191,7 +191,9 @@ class Tokenizer:
         # kernels hold the GIL, so threads take turns with it. Longer texts go through
         # Vocab.encode_bytes, whose call cost is small beside them.
         v = self._vocab
-        self._work = work = short_workspace(v.cells, v.pairs, v.value, *self._addresses)
+        self._work = work = short_workspace(
+            v.cells, v.pairs, v.value, v.automaton, *self._addresses
+        )
         self._short_kernel = entry_point(_encode_short, b"", work, IDS)
         self._sample_kernel = entry_point(_sample_short, b"", work, IDS, 0.0, np.uint64(0))
         # A text of one byte (one ASCII character) has one segmentation: its ids, made once

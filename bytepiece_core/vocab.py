@@ -10,17 +10,19 @@ from typing import NamedTuple
 import numpy as np
 
 from ._kernels_segment import _encode, _pair_cells, _segment, _segment_joined
-from ._kernels_trie import _build_automaton, _build_double_array, _build_plain_trie
+from ._kernels_trie import (
+    OUTPUT_DTYPE,
+    STATE_DTYPE,
+    _build_automaton,
+    _build_double_array,
+    _build_plain_trie,
+)
 from .model import N_SPECIAL
 
 __all__ = ["Segmentation", "Vocab"]
 
 ALL_BYTES = frozenset(bytes([b]) for b in range(256))
 CELL_DTYPE = np.dtype([("base", np.int32), ("check", np.int32), ("logp", np.float64)])
-STATE_DTYPE = np.dtype(
-    [("base", np.int32), ("check", np.int32), ("fail", np.int32), ("out", np.int32)]
-)
-OUTPUT_DTYPE = np.dtype([("next", np.int32), ("length", np.int32), ("logp", np.float64)])
 
 
 class Automaton(NamedTuple):
@@ -63,6 +65,8 @@ class Vocab:
     value  : int32[n_cells]  piece id ending at each trie cell, -1 where none ends
     pairs  : int32[65536]    trie cell of each two-byte prefix (the last cell, which is free,
                              where no piece starts so)
+
+    and, made on first use, :attr:`automaton` (tokenization's best path).
 
     >>> v = Vocab.from_pieces([bytes([b]) for b in range(256)] + [b"ab"], [1] * 256 + [3])
     >>> [v.pieces[i] for i in v.segment([b"abc"]).ids]
