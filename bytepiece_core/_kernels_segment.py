@@ -49,9 +49,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels_trie import OUTPUT_DTYPE, STATE_DTYPE
 from ._mix import _splitmix64
 from ._numba import kernel, kernel_inline, list_kernel
-from ._kernels_trie import OUTPUT_DTYPE, STATE_DTYPE
 from ._pylist import drop, fill, is_null, new_list
 
 _NEWLINE = 10
@@ -342,8 +342,19 @@ def _segment(
 
 @kernel
 def _segment_joined(
-    joined, cells, pairs, value, alpha, seeds, doc_offsets, ids_out, doc_token_offsets, states,
-    outputs, single_logp, single_id,
+    joined,
+    cells,
+    pairs,
+    value,
+    alpha,
+    seeds,
+    doc_offsets,
+    ids_out,
+    doc_token_offsets,
+    states,
+    outputs,
+    single_logp,
+    single_id,
 ):  # pragma: no cover - compiled
     """Segment documents joined with a NUL byte between each two, with tokenization chunks:
     how ``encode_batch`` passes a shard of texts (one join and one encoding of a shard's texts
