@@ -517,7 +517,7 @@ def short_workspace(
     those objects alive."""
     states, outputs, single_logp, single_id = automaton
     n_cells, n_ids = cells.shape[0], id_addresses.shape[0]
-    start = _work_start(n_cells, n_ids)
+    start = _slots_start(n_cells, n_ids)
     base = _HEADER + 3 * _SLOTS
     n_slots = base + 2 * n_ids + (pairs.shape[0] + value.shape[0] + 1) // 2
     ws = np.zeros(start + (n_slots + 1) // 2 + 1, cells.dtype)
@@ -537,17 +537,21 @@ def short_workspace(
     return ws
 
 
-@kernel_inline
-def _work_start(n_cells, n_ids):  # pragma: no cover - compiled
+def _slots_start(n_cells: int, n_ids: int) -> int:
     """Where a workspace's int64 slots start: after the cells, the states, the outputs and
     the single bytes' scores and ids (192 records: 256 float64 and 256 int32)."""
     return 2 * n_cells + n_ids + 192
 
 
+# The kernels' own, compiled (Python calls the plain function: dispatching to a compiled one
+# from Python loads it from the cache on first use).
+_work_start = kernel_inline(_slots_start)
+
+
 def short_calls(ws: np.ndarray) -> int:
     """The number of calls made into the :func:`short_workspace` ``ws`` so far."""
     n_cells, n_ids = (int(x) for x in ws[-1:].view(np.int64))
-    return int(ws[_work_start(n_cells, n_ids) :].view(np.int64)[0])
+    return int(ws[_slots_start(n_cells, n_ids) :].view(np.int64)[0])
 
 
 @list_kernel

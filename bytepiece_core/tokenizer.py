@@ -186,10 +186,10 @@ class Tokenizer:
         # references to them by address. They live as long as the tokenizer.
         self._objects = (tuple(range(self._vocab.size)), self._vocab.pieces)
         self._addresses = tuple(addresses_of(objects) for objects in self._objects)
-        # Short texts are segmented in one workspace holding its own copy of the trie, the
-        # scratch space and the objects' addresses (one array to pass rather than four). Its
-        # kernels hold the GIL, so threads take turns with it. Longer texts go through
-        # Vocab.encode_bytes, whose call cost is small beside them.
+        # Short texts are segmented in one workspace holding its own copy of the trie and of
+        # its automaton, the scratch space and the objects' addresses (one array to pass
+        # rather than many). Its kernels hold the GIL, so threads take turns with it. Longer
+        # texts go through Vocab.encode_bytes, whose call cost is small beside them.
         v = self._vocab
         self._work = work = short_workspace(
             v.cells, v.pairs, v.value, v.automaton, *self._addresses

@@ -26,7 +26,7 @@ CELL_DTYPE = np.dtype([("base", np.int32), ("check", np.int32), ("logp", np.floa
 
 
 class Automaton(NamedTuple):
-    """The Aho-Corasick automaton of a vocabulary's trie, for :meth:`Vocab.encode_bytes`
+    """The Aho-Corasick automaton of a vocabulary's trie, for the best path of tokenization
     (the arrays are described in ``_kernels_segment``)."""
 
     states: np.ndarray
